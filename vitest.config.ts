@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    // As Convex's own components do: Node-only APIs fail here as in Convex.
+    environment: "edge-runtime",
+    server: { deps: { inline: ["convex-test"] } },
+    include: ["convex/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 120_000,
+  },
+});
