@@ -32,6 +32,7 @@ export const LIMITS = {
   maxWorkMs: { min: 1, max: 3_600_000 },
   maxVacationMs: { min: 1, max: 3_600_000 },
   limit: { min: 1, max: 500 },
+  logRetention: { min: 10, max: 10_000 },
 } as const;
 
 export type Counts = Record<WorkerType, Record<WorkerState, number>>;
@@ -160,6 +161,9 @@ export const SPEEDS_SPEC: CommandSpec = {
 };
 export const CHAOS_SPEC: CommandSpec = {
   failureRate: { kind: "fraction" },
+};
+export const RETENTION_SPEC: CommandSpec = {
+  events: { kind: "integer", ...LIMITS.logRetention },
 };
 export const LOG_SPEC: CommandSpec = {
   limit: { kind: "integer", ...LIMITS.limit },

@@ -15,6 +15,7 @@ import {
   CHAOS_SPEC,
   DEFAULTS,
   LOG_SPEC,
+  RETENTION_SPEC,
   SEED_SPEC,
   SPEEDS_SPEC,
   checkArgs,
@@ -321,6 +322,26 @@ export const setChaos = internalMutation({
       np.failureRate === 0
         ? "Chaos off"
         : `Chaos on: ${Math.round(np.failureRate * 1000) / 10}% of actor steps fail`;
+    await appendEvent(ctx, np, "control", [message], Date.now());
+    await saveNorthPole(ctx, np);
+    return { ok: true as const, message };
+  },
+});
+
+/**
+ * `sim:setLogRetention`: how many events `sim:log` keeps. Older ones are
+ * deleted a few at a time as new ones come in.
+ */
+export const setLogRetention = internalMutation({
+  args: vCommandArgs,
+  returns: vOk,
+  handler: async (ctx, args) => {
+    refuseBadInput("sim:setLogRetention", args, RETENTION_SPEC, (a) =>
+      a.events === undefined ? ["events is required"] : [],
+    );
+    const np = await requireNorthPole(ctx);
+    np.logRetention = args.events as number;
+    const message = `The log keeps the latest ${np.logRetention} events`;
     await appendEvent(ctx, np, "control", [message], Date.now());
     await saveNorthPole(ctx, np);
     return { ok: true as const, message };
