@@ -1,0 +1,94 @@
+/**
+ * Chaos mode: a share of actor steps really fail (their transaction rolls
+ * back). The watchdog and the workpool repair them; nothing is lost.
+ */
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { api, internal } from "../convex/_generated/api";
+import { GRACE_MS, REPAIR_RETRY, WATCHDOG_INTERVAL_SECONDS } from "../convex/repair";
+import { Driver, newBackend, seedRandom } from "./setup";
+import { Checker } from "./invariants";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  // Failed steps log their errors; keep the test output readable.
+  vi.spyOn(console, "error").mockImplementation(() => {});
+  vi.spyOn(console, "warn").mockImplementation(() => {});
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+/**
+ * How late a repaired step may be: found by the next watchdog pass after its
+ * grace, then retried with backoff (250 + 500 + 1000 + 2000 ms); twice that,
+ * for the rare step whose re-run fails every retry and is re-armed again.
+ */
+const backoff = Array.from(
+  { length: REPAIR_RETRY.maxAttempts - 1 },
+  (_, i) => REPAIR_RETRY.initialBackoffMs * REPAIR_RETRY.base ** i,
+).reduce((a, b) => a + b, 0);
+const REPAIR_BOUND_MS = 2 * (GRACE_MS + WATCHDOG_INTERVAL_SECONDS * 1000 + backoff);
+
+test.each([
+  [21, { reindeer: 9, elves: 10, elfGroupSize: 3 }],
+  [22, { reindeer: 4, elves: 7, elfGroupSize: 2 }],
+])("seed %i: chaos 0.25 for ten virtual minutes, rules after every step", async (seed, population) => {
+  seedRandom(seed);
+  const { t } = newBackend();
+  await t.mutation(internal.sim.seed, population);
+  await t.mutation(internal.sim.setChaos, { failureRate: 0.25 });
+  await t.mutation(internal.sim.start, {});
+  const driver = new Driver(t);
+  const checker = new Checker({ stuckAfterMs: REPAIR_BOUND_MS });
+  await driver.runFor(600_000, async () => {
+    await checker.check(t);
+  });
+  driver.dispose();
+  expect(checker.violations).toEqual([]);
+  const s = await t.query(api.sim.status, {});
+  if (!s.exists) throw new Error("no North Pole");
+  // Steps did fail, and were repaired.
+  expect(s.chaos.failures).toBeGreaterThan(50);
+  expect(s.chaos.repairs).toBeGreaterThan(50);
+  // Every worker kept cycling.
+  const snap = await checker.check(t);
+  for (const w of snap.workers) {
+    expect(checker.transitions.get(w._id) ?? 0).toBeGreaterThanOrEqual(6);
+  }
+  expect(s.rounds.reindeer + s.rounds.elves).toBeGreaterThan(100);
+  expect(checker.worstLatenessMs).toBeLessThanOrEqual(REPAIR_BOUND_MS);
+});
+
+test("chaos off again: the repairs stop", async () => {
+  seedRandom(23);
+  const { t } = newBackend();
+  await expect(t.mutation(internal.sim.setChaos, { failureRate: 0.5 })).rejects.toThrow(
+    /no North Pole yet/,
+  );
+  await t.mutation(internal.sim.start, {});
+  await t.mutation(internal.sim.setChaos, { failureRate: 0.5 });
+  const driver = new Driver(t);
+  await driver.runFor(60_000);
+  await t.mutation(internal.sim.setChaos, { failureRate: 0 });
+  await driver.runFor(30_000); // the last repairs land
+  const before = await t.query(api.sim.status, {});
+  await driver.runFor(120_000);
+  const after = await t.query(api.sim.status, {});
+  driver.dispose();
+  if (!before.exists || !after.exists) throw new Error("no North Pole");
+  expect(before.chaos.failures).toBeGreaterThan(0);
+  expect(after.chaos.failures).toBe(before.chaos.failures);
+  expect(after.chaos.repairs).toBe(before.chaos.repairs);
+  expect(after.rounds.elves).toBeGreaterThan(before.rounds.elves);
+});
+
+test("setChaos needs a rate from 0 to 1", async () => {
+  const { t } = newBackend();
+  await t.mutation(internal.sim.seed, {});
+  await expect(t.mutation(internal.sim.setChaos, {})).rejects.toThrow(/failureRate is required/);
+  await expect(t.mutation(internal.sim.setChaos, { failureRate: 1.01 })).rejects.toThrow(
+    /failureRate must be a number from 0 to 1, got 1.01/,
+  );
+});
