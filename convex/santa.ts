@@ -16,6 +16,8 @@ import {
   groupSize,
   kindOf,
   releaseLine,
+  type WorkerState,
+  type WorkerType,
 } from "./rules";
 import {
   ARM_BATCH,
@@ -26,6 +28,25 @@ import {
   type NorthPole,
 } from "./model";
 import { vStepResult, type StepResult } from "./validators";
+
+/** The first `n` workers of a kind in a state, longest there first. */
+async function firstInState(
+  ctx: MutationCtx,
+  np: NorthPole,
+  kind: WorkerType,
+  state: WorkerState,
+  n: number,
+) {
+  return await ctx.db
+    .query("workers")
+    .withIndex("by_state", (q) =>
+      q
+        .eq("generation", np.generation)
+        .eq("workerType", kind)
+        .eq("state", state),
+    )
+    .take(n);
+}
 
 /**
  * If Santa is free and a group is ready, takes it: sets its members working
@@ -45,15 +66,7 @@ export async function dispatchIfReady(
   const kind = chooseGroup(np.santa.activity, ready, np.population);
   if (kind === null) return false;
   const size = groupSize(kind, np.population);
-  const members = await ctx.db
-    .query("workers")
-    .withIndex("by_state", (q) =>
-      q
-        .eq("generation", np.generation)
-        .eq("workerType", kind)
-        .eq("state", "ready"),
-    )
-    .take(size);
+  const members = await firstInState(ctx, np, kind, "ready", size);
   if (members.length < size) {
     // The counters and the table disagree: trust the table, never dispatch
     // a short group, and say so loudly.
@@ -100,15 +113,7 @@ export async function release(ctx: MutationCtx, np: NorthPole, now: number) {
   const kind = kindOf(np.santa.activity);
   if (kind === null) return;
   const size = groupSize(kind, np.population);
-  const members = await ctx.db
-    .query("workers")
-    .withIndex("by_state", (q) =>
-      q
-        .eq("generation", np.generation)
-        .eq("workerType", kind)
-        .eq("state", "working"),
-    )
-    .take(size);
+  const members = await firstInState(ctx, np, kind, "working", size);
   let armed = 0;
   for (const w of members) {
     const dueAt = now + drawDelay(np.speeds.maxVacationMs, Math.random);
