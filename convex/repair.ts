@@ -2,9 +2,10 @@
  * Self-repair. Scheduled mutations run exactly once, but a step that throws
  * (a bug, an outage, chaos mode) is not retried by Convex: its actor would
  * wait forever. The watchdog cron finds every actor whose step is overdue,
- * re-arms it with a new step number (so that a late original can no longer
- * act), and re-runs it through the workpool, which retries with backoff and
- * always reports back to `rerunDone`.
+ * arms it (with a new step number if it had no timer; an armed actor keeps
+ * its step, and whichever of its timer and its re-runs runs first acts), and
+ * re-runs it through the workpool, which retries with backoff and always
+ * reports back to `rerunDone`.
  */
 import { v } from "convex/values";
 import { Workpool, vOnCompleteValidator } from "@convex-dev/workpool";
@@ -41,11 +42,19 @@ const pool = new Workpool(components.repairPool, {
   logLevel: "WARN",
 });
 
+/**
+ * Where a continuation of the watchdog resumes. A repaired worker keeps its
+ * (past) due time until its re-run brings it back, so a continuation that
+ * started from the beginning again would find the same workers, whose re-runs
+ * are still queued, and never get past them.
+ */
+const vResumeAfter = v.object({ armed: v.boolean(), dueAt: v.number() });
+
 /** The watchdog: finds lost steps and re-runs them. */
 export const watchdog = internalMutation({
-  args: {},
+  args: { after: v.optional(vResumeAfter) },
   returns: v.object({ repaired: v.number() }),
-  handler: async (ctx) => {
+  handler: async (ctx, { after }) => {
     const np = await loadNorthPole(ctx);
     if (np === null || !np.running) return { repaired: 0 };
     const now = Date.now();
@@ -53,11 +62,15 @@ export const watchdog = internalMutation({
     const jobs: { target: StepTarget; step: number; name: string }[] = [];
 
     if (
+      after === undefined &&
       kindOf(np.santa.activity) !== null &&
       (np.santa.dueAt ?? 0) < cutoff
     ) {
-      np.santa.step += 1;
-      np.santa.armed = true;
+      // Armed: the re-run keeps the step (see the workers below).
+      if (!np.santa.armed) {
+        np.santa.step += 1;
+        np.santa.armed = true;
+      }
       jobs.push({
         target: { kind: "santa" },
         step: np.santa.step,
@@ -65,23 +78,38 @@ export const watchdog = internalMutation({
       });
     }
     const lost: Worker[] = [];
+    let resume: typeof after;
     for (const armed of [true, false]) {
-      lost.push(
-        ...(await ctx.db
-          .query("workers")
-          .withIndex("by_due", (q) =>
-            q
-              .eq("generation", np.generation)
-              .eq("state", "vacationing")
-              .eq("armed", armed)
-              .lt("dueAt", cutoff),
-          )
-          .take(REPAIR_BATCH - jobs.length - lost.length)),
-      );
+      // A continuation past the armed workers does not go back to them.
+      if (after !== undefined && after.armed === false && armed) continue;
+      const from = after?.armed === armed ? after.dueAt : undefined;
+      const found = await ctx.db
+        .query("workers")
+        .withIndex("by_due", (q) => {
+          const range = q
+            .eq("generation", np.generation)
+            .eq("state", "vacationing")
+            .eq("armed", armed);
+          return (from === undefined ? range : range.gt("dueAt", from)).lt(
+            "dueAt",
+            cutoff,
+          );
+        })
+        .take(REPAIR_BATCH - jobs.length - lost.length);
+      lost.push(...found);
+      const last = found[found.length - 1];
+      if (last !== undefined) resume = { armed, dueAt: last.dueAt ?? 0 };
     }
     for (const w of lost) {
-      const step = w.step + 1;
-      await ctx.db.patch("workers", w._id, { step, armed: true });
+      // An armed worker keeps its step: whichever of its timer and its
+      // re-runs runs first brings it back, and the others find it back
+      // already (comeBack checks the state). A new step would fence out the
+      // re-runs still queued in the workpool, so that with a backlog longer
+      // than the watchdog's interval no re-run would ever act.
+      const step = w.armed ? w.step : w.step + 1;
+      if (!w.armed) {
+        await ctx.db.patch("workers", w._id, { step, armed: true });
+      }
       jobs.push({
         target: { kind: "worker", workerId: w._id },
         step,
@@ -112,8 +140,12 @@ export const watchdog = internalMutation({
       now,
     );
     await saveNorthPole(ctx, np);
-    if (jobs.length === REPAIR_BATCH) {
-      await ctx.scheduler.runAfter(0, internal.repair.watchdog, {});
+    if (jobs.length === REPAIR_BATCH && resume !== undefined) {
+      // Workers due at the same instant as the last one may be left for the
+      // next cron pass: always progress, at worst a pass later.
+      await ctx.scheduler.runAfter(0, internal.repair.watchdog, {
+        after: resume,
+      });
     }
     return { repaired: jobs.length };
   },

@@ -44,7 +44,10 @@ export type CheckerOptions = {
 };
 
 export class Checker {
+  /** The first 50 violations, with when and where. */
   readonly violations: string[] = [];
+  /** Every violation found, past the first 50 too. */
+  violationCount = 0;
   /** The latest any actor was past its due time while running, ms. */
   worstLatenessMs = 0;
   /** Completed state changes per worker id. */
@@ -64,6 +67,7 @@ export class Checker {
 
   checkSnapshot(snap: Snapshot, label = "") {
     const found = this.find(snap);
+    this.violationCount += found.length;
     for (const v of found) {
       if (this.violations.length < 50) {
         this.violations.push(`${new Date(snap.now).toISOString()} ${label} ${v}`);
