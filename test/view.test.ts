@@ -6,7 +6,7 @@
  * it is installed).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventEmitter } from "node:events";
@@ -49,6 +49,7 @@ import {
   pngSize,
   withSvgPage,
 } from "../scripts/view/chromium";
+import { main as simulate, type CliIO } from "../scripts/simulate-cli";
 
 const ROOT = join(import.meta.dirname, "..");
 const EMOJI = /\p{Extended_Pictographic}/u;
@@ -1052,6 +1053,28 @@ describe("TimelineRecorder", () => {
     expect(parseXml(renderTimelineSvg(input)).problems).toEqual([]);
   });
 
+  test("two rounds of one kind in a row are two intervals of Santa's", () => {
+    const r = new TimelineRecorder();
+    r.observe({ now: 100, np: np(1, "meeting", 100), workers: [] });
+    // Santa released a group and took the next in one transaction.
+    r.observe({ now: 400, np: np(1, "meeting", 400), workers: [] });
+    r.observe({ now: 700, np: np(1, "sleeping", 700), workers: [] });
+    r.observe({ now: 800, np: np(1, "sleeping", 700), workers: [] });
+    const input = r.toInput(1000);
+    expect(input.santa).toEqual([
+      { at: 100, activity: "meeting" },
+      { at: 400, activity: "meeting" },
+      { at: 700, activity: "sleeping" },
+    ]);
+    const svg = renderTimelineSvg(input);
+    expect(stateRects(lanes(parseXml(svg).doc)[0]!).map((x) => x.state)).toEqual([
+      "meeting",
+      "meeting",
+      "sleeping",
+    ]);
+    expect(svg).toContain("2 meetings in the study");
+  });
+
   test("a reseed starts the recording over", () => {
     const r = new TimelineRecorder();
     r.observe({ now: 100, np: np(1, "sleeping", 0), workers: [w("reindeer", 1, "ready", 0)] });
@@ -1130,4 +1153,133 @@ describe("the timeline in headless Chromium", () => {
     },
     60_000,
   );
+});
+
+// ---------------------------------------------------------------------------
+// `npm run simulate -- --view / --timeline`, over the real functions.
+
+/** Runs the simulate CLI with streams that collect what it writes. */
+async function runSimulate(argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const proc = Object.assign(new EventEmitter(), { exit: () => {} });
+  const io: CliIO = {
+    stdout: { write: (c: string) => (stdout += c) },
+    stderr: { write: (c: string) => (stderr += c) },
+    process: proc as unknown as ScreenProcess,
+  };
+  const code = await simulate(argv, io);
+  // The view let go of the process's events when it closed.
+  expect(proc.eventNames()).toEqual([]);
+  return { code, stdout, stderr };
+}
+
+describe("npm run simulate -- --timeline", () => {
+  test("writes well-formed SVG whose lanes match the events of the run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "north-pole-timeline-"));
+    try {
+      const file = join(dir, "nested", "run.svg");
+      const { code, stdout } = await runSimulate(["--minutes", "0.5", "--rng-seed", "5", "--timeline", file]);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Wrote the timeline to ${file}`);
+      const { doc, problems } = parseXml(readFileSync(file, "utf8"));
+      expect(problems).toEqual([]);
+      expect(doc.documentElement!.getAttribute("data-mode")).toBe("lanes");
+      const byLane = new Map(lanes(doc).map((g) => [g.getAttribute("data-lane"), stateRects(g)]));
+      expect(byLane.size).toBe(1 + 9 + 10);
+
+      // The log lines the run printed, as the events to compare with.
+      const logged = (text: string) => stdout.split("\n").filter((l) => l.endsWith(` ${text}`)).length;
+      const deliveries = logged("Ho! Ho! Ho! let's deliver toys");
+      const meetings = logged("Ho! Ho! Ho! let's meet in my study");
+      const rounds = /rounds {14}(\d+):/.exec(stdout)!;
+      // Every round ended but the one under way at the end.
+      expect(deliveries + meetings).toBe(Number(rounds[1]) + 1);
+      const santa = byLane.get("santa")!;
+      expect(santa.filter((r) => r.state === "delivering")).toHaveLength(deliveries);
+      expect(santa.filter((r) => r.state === "meeting")).toHaveLength(meetings);
+      for (let n = 1; n <= 9; n++) {
+        expect(byLane.get(`reindeer-${n}`)!.filter((r) => r.state === "working")).toHaveLength(deliveries);
+      }
+      let served = 0;
+      for (let n = 1; n <= 10; n++) {
+        const working = byLane.get(`elves-${n}`)!.filter((r) => r.state === "working");
+        expect(working).toHaveLength(logged(`Elf ${n} meeting in the study`));
+        served += working.length;
+      }
+      expect(served).toBe(3 * meetings);
+      // Santa's intervals are in order and never overlap.
+      for (let i = 1; i < santa.length; i++) expect(santa[i]!.from).toBeGreaterThanOrEqual(santa[i - 1]!.to);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("bad timeline flags are refused before anything runs", async () => {
+    for (const [argv, message] of [
+      [["--timeline"], /--timeline needs a file name/],
+      [["--timeline", "run.png"], /its name must end in \.svg, got "run\.png"/],
+      [["--png", "run.png"], /--png goes with --timeline/],
+      [["--speedup", "2"], /--speedup only goes with --view/],
+      [["--view", "--speedup", "0"], /--speedup must be a number above 0 and at most 1000/],
+      [["--view", "--quiet"], /give --view or --quiet, not both/],
+    ] as const) {
+      const { code, stdout, stderr } = await runSimulate([...argv]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stdout).toBe("");
+    }
+  });
+
+  test.skipIf(chromiumPath === null)(
+    "--png renders the timeline in headless Chromium",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "north-pole-timeline-"));
+      try {
+        const svgFile = join(dir, "run.svg");
+        const pngFile = join(dir, "run.png");
+        const { code } = await runSimulate(["--rounds", "6", "--quiet", "--timeline", svgFile, "--png", pngFile]);
+        expect(code).toBe(0);
+        const root = parseXml(readFileSync(svgFile, "utf8")).doc.documentElement!;
+        // At scale 2: twice the SVG's size in pixels.
+        expect(pngSize(readFileSync(pngFile))).toEqual({
+          width: 2 * Number(root.getAttribute("width")),
+          height: 2 * Number(root.getAttribute("height")),
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+});
+
+describe("npm run simulate -- --view", () => {
+  test("draws the command center after every step, paced by --speedup, then the summary", async () => {
+    const started = performance.now();
+    const { code, stdout } = await runSimulate(["--view", "--plain", "--speedup", "20", "--minutes", "0.05"]);
+    const wallMs = performance.now() - started;
+    expect(code).toBe(0);
+    // Three virtual seconds at 20x take at least 150 ms of real time.
+    expect(wallMs).toBeGreaterThanOrEqual(150);
+    const [frames, summary] = [stdout.slice(0, stdout.indexOf("\nSummary:")), stdout.slice(stdout.indexOf("\nSummary:"))];
+    const drawn = frames.split(PLAIN_FRAME_SEPARATOR);
+    expect(drawn.length).toBeGreaterThan(10);
+    for (const frame of drawn) {
+      expect(frame).toContain("North Pole command center (offline simulator)");
+      for (const title of Object.values(PANEL_TITLES)) expect(frame).toContain(title);
+      expect(frame).not.toMatch(EMOJI);
+    }
+    // The last frame counts the rounds the summary counts, and shows the
+    // latest lines, newest first.
+    const last = drawn[drawn.length - 1]!;
+    const rounds = /rounds {14}\d+: (\d+) of reindeer, (\d+) of elves/.exec(summary)!;
+    expect(last).toContain(`Rounds: ${rounds[1]} deliveries, ${rounds[2]} meetings`);
+    expect(last).toMatch(/Virtual time 00:00:03\.000, 20x real time, seed 1\. Ctrl-C to quit\./);
+    const events = last.slice(last.indexOf("Latest events")).split("\n").slice(1, 9);
+    const stamps = events.map((l) => l.trim().slice(0, 12));
+    expect([...stamps].sort().reverse()).toEqual(stamps);
+    // No log lines of their own: the view shows them.
+    expect(frames).not.toMatch(/^00:00:\d\d\.\d{3} /m);
+  });
 });

@@ -74,11 +74,16 @@ const BIN_PX = 2;
 
 type Interval<S extends string> = { from: number; to: number; state: S };
 
-/** The intervals of a step function, clipped to [start, end), merged. */
+/**
+ * The intervals of a step function, clipped to [start, end). Neighbours in
+ * the same state are merged unless `merge` is false (Santa's lane: two
+ * meetings in a row are two rounds).
+ */
 export function intervalsOf<S extends string>(
   changes: { at: number; state: S }[],
   start: number,
   end: number,
+  merge = true,
 ): Interval<S>[] {
   const out: Interval<S>[] = [];
   for (let i = 0; i < changes.length; i++) {
@@ -87,7 +92,7 @@ export function intervalsOf<S extends string>(
     if (to <= from) continue;
     const state = changes[i]!.state;
     const prev = out[out.length - 1];
-    if (prev && prev.state === state && prev.to === from) prev.to = to;
+    if (merge && prev && prev.state === state && prev.to === from) prev.to = to;
     else out.push({ from, to, state });
   }
   return out;
@@ -112,7 +117,7 @@ export function renderTimelineSvg(
   );
   const workerIntervals = workers.map((w) => intervalsOf(w.changes, start, end));
   const santaChanges = run.santa.map((s) => ({ at: s.at, state: s.activity }));
-  const santaIntervals = intervalsOf(santaChanges, start, end);
+  const santaIntervals = intervalsOf(santaChanges, start, end, false);
   // Lanes of rects stay readable while an interval averages 2 px or more.
   const densest = Math.max(0, ...workerIntervals.map((i) => i.length));
   const mode =
@@ -185,6 +190,8 @@ export function renderTimelineSvg(
                   : "";
               return (
                 rect(x0, y, w, SANTA_LANE, TIMELINE_COLORS[i.state], {
+                  // A white edge parts two rounds of one kind in a row.
+                  stroke: i.state === "sleeping" ? undefined : "#ffffff",
                   state: i.state,
                   from: i.from,
                   to: i.to,
@@ -575,6 +582,8 @@ export class TimelineRecorder {
   private end = 0;
   private population: Population = { reindeer: 0, elves: 0, elfGroupSize: 1 };
   private santa: TimelineInput["santa"] = [];
+  /** When Santa's current activity (or group) began, as last seen. */
+  private santaSince: number | null = null;
   private workers = new Map<string, TimelineInput["workers"][number]>();
 
   observe(snapshot: TimelineSnapshot): void {
@@ -585,6 +594,7 @@ export class TimelineRecorder {
       this.start = now;
       this.end = now;
       this.santa = [];
+      this.santaSince = null;
       this.workers = new Map();
     }
     this.population = { ...np.population };
@@ -592,12 +602,18 @@ export class TimelineRecorder {
     const lastSanta = this.santa[this.santa.length - 1];
     if (lastSanta === undefined) {
       this.santa.push({ at: this.start, activity: np.santa.activity });
-    } else if (lastSanta.activity !== np.santa.activity) {
+    } else if (
+      lastSanta.activity !== np.santa.activity ||
+      // A new group of the same kind: Santa released one and took the next
+      // in the same transaction.
+      (np.santa.activity !== "sleeping" && np.santa.since !== this.santaSince)
+    ) {
       this.santa.push({
         at: clamp(np.santa.since, lastSanta.at, now),
         activity: np.santa.activity,
       });
     }
+    this.santaSince = np.santa.since;
     for (const w of snapshot.workers) {
       const key = `${w.workerType}:${w.number}`;
       const known = this.workers.get(key);
