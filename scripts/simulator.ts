@@ -82,9 +82,20 @@ export type SimOptions = {
   snapshots?: boolean;
   /** Enforce Convex's per-transaction limits (default true). */
   transactionLimits?: boolean;
+  /**
+   * A storm of operator commands (`npm run soak`): random `sim:start`,
+   * `sim:stop`, `sim:seed` (small populations), `sim:setSpeeds` and
+   * `sim:setChaos`, at random moments on average `meanGapMs` apart, for the
+   * first `untilMs` of the run; then `sim:setChaos` back to `chaos` and
+   * `sim:start`, and the run goes on calm. Null: no storm (the default).
+   */
+  storm?: { meanGapMs: number; untilMs: number } | null;
 };
 
-export type ResolvedOptions = Required<Omit<SimOptions, "rounds" | "minutes">> & {
+export type ResolvedOptions = Required<
+  Omit<SimOptions, "rounds" | "minutes" | "storm">
+> & {
+  storm: { meanGapMs: number; untilMs: number } | null;
   rounds: number | null;
   minutes: number | null;
 };
@@ -163,6 +174,8 @@ export type SimResult = {
     attributed: { reindeer: number; elves: number; shared: number; commands: number };
     perRound: { reindeer: PerRound; elves: PerRound };
     failed: number;
+    /** Failed executions that chaos mode made fail on purpose. */
+    injected: number;
     /** The first few messages of failed executions. */
     failures: string[];
   };
@@ -177,6 +190,24 @@ export type SimResult = {
   statusMaxDocumentsRead: number;
   /** From the checker; null when it did not run. */
   violations: { count: number; first: string[] } | null;
+  /**
+   * From the checker: the latest any actor was past its due time while the
+   * North Pole ran, ms (the "worst stuck time"); null without the checker.
+   */
+  worstLatenessMs: number | null;
+  /**
+   * From the checker: the fewest state changes any worker of the final North
+   * Pole made after the storm (or the whole run without one); null without
+   * the checker. Zero means a worker was lost.
+   */
+  fewestTransitions: number | null;
+  /** Commands the storm issued, by name; {} without a storm. */
+  stormCommands: Record<string, number>;
+  /**
+   * Failures seen and repairs made, as `sim:status` counts them, summed over
+   * every North Pole of the run (a storm's reseeds start each at zero).
+   */
+  selfRepair: { failuresSeen: number; repairs: number };
   finalStatus: LiveStatus;
 };
 
@@ -197,6 +228,7 @@ export function withDefaults(options: SimOptions): ResolvedOptions {
     status: options.status ?? false,
     snapshots: options.snapshots ?? false,
     transactionLimits: options.transactionLimits ?? true,
+    storm: options.storm ?? null,
   };
 }
 
@@ -230,6 +262,12 @@ export function checkOptions(o: ResolvedOptions): string[] {
   }
   if (!(o.chaos >= 0 && o.chaos <= 1)) {
     problems.push(`--chaos must be a number from 0 to 1, got ${o.chaos}`);
+  }
+  if (
+    o.storm !== null &&
+    !(o.storm.meanGapMs >= 1 && o.storm.untilMs >= 0 && Number.isFinite(o.storm.untilMs))
+  ) {
+    problems.push("a storm needs a mean gap of at least 1 ms and a finite length");
   }
   if (problems.length === 0 && o.elves < o.group) {
     problems.push(
@@ -346,7 +384,14 @@ class Run {
   private maxScheduledBy = "";
   private statusMaxRead = 0;
   private failed = 0;
+  private injected = 0;
   private readonly failures: string[] = [];
+  private readonly stormCommands: Record<string, number> = {};
+  /** Failures seen and repairs made by North Poles a storm reseeded. */
+  private readonly carried = { failures: 0, repairs: 0 };
+  private previous = { failures: 0, repairs: 0 };
+  /** The checker's transition counts when the storm ended. */
+  private calmFrom: Map<string, number> | null = null;
   /** Lines printed by the transaction in progress. */
   private pending: string[] = [];
   /** Lines of committed transactions since the last step was reported. */
@@ -357,6 +402,8 @@ class Run {
   private busyMs = 0;
   private readonly checker: Checker | null;
   private steps = 0;
+  /** Ids of the workers in the latest snapshot. */
+  private lastWorkers: string[] = [];
   /** The start command has run: executions from here on are the run's. */
   private started = false;
 
@@ -366,10 +413,11 @@ class Run {
     private readonly o: ResolvedOptions,
     private readonly clock: Clock,
   ) {
-    // Without chaos nothing is ever late; with it, the watchdog's interval,
-    // its grace and the workpool's retries allow for some lateness.
+    // Without chaos nothing is ever late; with it (a storm may turn it on),
+    // the watchdog's interval, its grace and the workpool's retries allow
+    // for some lateness.
     this.checker = o.check
-      ? new Checker({ stuckAfterMs: o.chaos > 0 ? 30_000 : 100 })
+      ? new Checker({ stuckAfterMs: o.chaos > 0 || o.storm !== null ? 30_000 : 100 })
       : null;
   }
 
@@ -418,6 +466,13 @@ class Run {
     }
     if (e.failed) {
       this.failed += 1;
+      // Counted where chaos throws, not again in the re-run action around it.
+      if (
+        (e.name === "workers:comeBack" || e.name === "santa:finishWork") &&
+        String(e.error).includes("chaos: ")
+      ) {
+        this.injected += 1;
+      }
       if (this.failures.length < 10) this.failures.push(`${e.name}: ${e.error}`);
     }
     if (!this.started || e.name.startsWith("sim:")) {
@@ -519,13 +574,77 @@ class Run {
     const roundsDone = () =>
       o.rounds !== null && this.rounds.reindeer + this.rounds.elves >= o.rounds;
 
+    let controlDue = false;
+    let stormOver = o.storm === null;
+    const nextControl = () =>
+      setTimeout(() => {
+        controlDue = true;
+      }, Math.floor(Math.random() * 2 * o.storm!.meanGapMs));
+    if (o.storm !== null) nextControl();
+    else this.calmFrom = new Map();
+
     await this.afterStep(callbacks);
     while (!timeUp && !roundsDone()) {
       if (!(await driver.next())) break;
       this.steps += 1;
+      if (controlDue) {
+        controlDue = false;
+        if (clock.now - START_AT < o.storm!.untilMs) {
+          await this.control();
+          nextControl();
+        } else if (!stormOver) {
+          stormOver = true;
+          await this.calm();
+        }
+      }
       await this.afterStep(callbacks);
     }
     if (this.busySince !== null) this.busyMs += clock.now - this.busySince;
+  }
+
+  /** One random operator command of a storm. */
+  private async control() {
+    const { t } = this;
+    const rnd = Math.random;
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const command = pick(["start", "stop", "seed", "speeds", "chaos", "start", "stop"]);
+    this.stormCommands[command] = (this.stormCommands[command] ?? 0) + 1;
+    if (command === "start") await t.mutation(internal.sim.start, {});
+    if (command === "stop") await t.mutation(internal.sim.stop, {});
+    if (command === "speeds") {
+      await t.mutation(internal.sim.setSpeeds, {
+        maxWorkMs: 1 + Math.floor(rnd() * 2000),
+        maxVacationMs: 1 + Math.floor(rnd() * 2000),
+      });
+    }
+    if (command === "chaos") {
+      await t.mutation(internal.sim.setChaos, { failureRate: pick([0, 0.1, 0.25, 0.5]) });
+    }
+    if (command === "seed") {
+      const old = await t.query(async (ctx) => ctx.db.query("northPole").unique());
+      this.previous = old?.stats ?? { failures: 0, repairs: 0 };
+      const group = 1 + Math.floor(rnd() * 4);
+      await t.mutation(internal.sim.seed, {
+        reindeer: 1 + Math.floor(rnd() * 9),
+        elves: group + Math.floor(rnd() * 10),
+        elfGroupSize: group,
+      });
+      // A new North Pole: its stats start at zero, its workers all ready,
+      // Santa asleep.
+      this.carried.failures += this.previous.failures;
+      this.carried.repairs += this.previous.repairs;
+      this.readySince.clear();
+      this.busySince = null;
+      await this.learnWorkers();
+    }
+  }
+
+  /** The storm is over: chaos as asked, running, and from here on calm. */
+  private async calm() {
+    const { t, o } = this;
+    await t.mutation(internal.sim.setChaos, { failureRate: o.chaos });
+    await t.mutation(internal.sim.start, {});
+    this.calmFrom = new Map(this.checker?.transitions ?? []);
   }
 
   /** Maps worker ids to kinds and numbers, once, after seeding. */
@@ -572,6 +691,7 @@ class Run {
         return { now, np, workers };
       });
       this.checker?.checkSnapshot(snapshot);
+      this.lastWorkers = snapshot.workers.map((w) => w._id as string);
     }
     const lines = this.lines;
     this.lines = [];
@@ -642,6 +762,7 @@ class Run {
           elves: perRound("elves", o.group),
         },
         failed: this.failed,
+        injected: this.injected,
         failures: [...this.failures],
       },
       transactions: {
@@ -657,7 +778,27 @@ class Run {
             first: this.checker.violations.slice(0, 10),
           }
         : null,
+      worstLatenessMs: this.checker ? this.checker.worstLatenessMs : null,
+      fewestTransitions: this.fewestTransitions(),
+      stormCommands: { ...this.stormCommands },
+      selfRepair: {
+        failuresSeen: this.carried.failures + finalStatus.chaos.failures,
+        repairs: this.carried.repairs + finalStatus.chaos.repairs,
+      },
       finalStatus,
     };
+  }
+
+  /** The fewest state changes of a worker of the final North Pole, calm. */
+  private fewestTransitions(): number | null {
+    const { checker, calmFrom } = this;
+    if (checker === null || calmFrom === null || this.lastWorkers.length === 0) {
+      return null;
+    }
+    return Math.min(
+      ...this.lastWorkers.map(
+        (id) => (checker.transitions.get(id) ?? 0) - (calmFrom.get(id) ?? 0),
+      ),
+    );
   }
 }

@@ -122,6 +122,30 @@ describe("runSimulation", () => {
     expect(result.statusMaxDocumentsRead).toBe(1);
   });
 
+  test("chaos 0.25 under a storm of commands: no rule broken, no worker lost, nothing stuck", async () => {
+    const result = await runSimulation({
+      seed: 31,
+      minutes: 4,
+      chaos: 0.25,
+      storm: { meanGapMs: 3000, untilMs: 120_000 },
+    });
+    const commands = Object.values(result.stormCommands).reduce((a, b) => a + b, 0);
+    expect(commands).toBeGreaterThan(20);
+    expect(Object.keys(result.stormCommands).sort()).toEqual(["chaos", "seed", "speeds", "start", "stop"]);
+    expect(result.violations).toEqual({ count: 0, first: [] });
+    // Chaos really failed steps, and only chaos did.
+    expect(result.executions.injected).toBeGreaterThan(50);
+    expect(result.executions.failures.every((f) => f.includes("chaos: "))).toBe(true);
+    expect(result.selfRepair.repairs).toBeGreaterThan(20);
+    // After the storm, running with chaos on: every worker kept cycling.
+    expect(result.finalStatus.running).toBe(true);
+    expect(result.finalStatus.chaos.failureRate).toBe(0.25);
+    expect(result.fewestTransitions).toBeGreaterThanOrEqual(3);
+    // Repaired within seconds of the due time.
+    expect(result.worstLatenessMs).toBeGreaterThan(0);
+    expect(result.worstLatenessMs).toBeLessThan(15_000);
+  });
+
   test("refuses bad options before anything runs", async () => {
     await expect(runSimulation({ elves: 2, group: 3 })).rejects.toThrow(
       /--elves \(2\) must be at least --group \(3\)/,
