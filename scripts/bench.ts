@@ -55,8 +55,8 @@ async function measure(
   const t0 = performance.now();
   const r = await runSimulation(options);
   progress(`  ${label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  if (r.executions.failed > 0 && (options.chaos ?? 0) === 0) {
-    throw new Error(`${label}: ${r.executions.failed} executions failed: ${r.executions.failures.join("; ")}`);
+  if (r.executions.unexpected.count > 0) {
+    throw new Error(`${label}: ${r.executions.unexpected.count} executions failed: ${r.executions.unexpected.first.join("; ")}`);
   }
   if ((r.violations?.count ?? 0) > 0) {
     throw new Error(`${label}: ${r.violations!.count} rule violations: ${r.violations!.first.join("; ")}`);

@@ -193,14 +193,15 @@ export function summaryLines(r: SimResult): string[] {
     `                      attributed: ${x.attributed.elves} to elf rounds, ${x.attributed.reindeer} to reindeer rounds, ${x.attributed.shared} shared, ${x.attributed.commands} commands`,
     `  per transaction     documents read mean ${fixed(tx.documentsRead.mean, 1)}, max ${tx.documentsRead.max} (${tx.documentsRead.maxBy}); written mean ${fixed(tx.documentsWritten.mean, 1)}, max ${tx.documentsWritten.max} (${tx.documentsWritten.maxBy}); ${tx.count} transactions`,
     `  overhead            ${fixed(r.overheadRatio)}x: wall time / time inside the function handlers (${fixed(r.handlerMs / 1000, 1)} s)`,
-    `  chaos               ${o.chaos === 0 ? "off" : `${percent(o.chaos)} of steps fail`}; ${r.finalStatus.chaos.failures} failures seen, ${r.finalStatus.chaos.repairs} repairs; ${x.failed} executions threw`,
+    `  chaos               ${o.chaos === 0 ? "off" : `${percent(o.chaos)} of steps fail`}; ${x.injected} steps failed on purpose, ${r.finalStatus.chaos.failures} failures seen, ${r.finalStatus.chaos.repairs} repairs; ${x.failed} executions threw (re-runs around a failed step included)`,
     r.violations === null
       ? "  rule violations     not checked (--no-check)"
       : `  rule violations     ${r.violations.count} (independent checker after every step)`,
   ];
   for (const v of r.violations?.first ?? []) lines.push(`    ${v}`);
-  if (o.chaos === 0) {
-    for (const f of x.failures) lines.push(`    failed: ${f}`);
+  if (x.unexpected.count > 0) {
+    lines.push(`  UNEXPECTED FAILURES ${x.unexpected.count} (not caused by chaos):`);
+    for (const f of x.unexpected.first) lines.push(`    failed: ${f}`);
   }
   return lines;
 }
@@ -208,7 +209,7 @@ export function summaryLines(r: SimResult): string[] {
 /** 0 when all is well; 1 for a broken rule or a step that failed unasked. */
 export function exitCode(r: SimResult): number {
   if ((r.violations?.count ?? 0) > 0) return 1;
-  if (r.options.chaos === 0 && r.executions.failed > 0) return 1;
+  if (r.executions.unexpected.count > 0) return 1;
   return 0;
 }
 

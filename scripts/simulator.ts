@@ -178,6 +178,8 @@ export type SimResult = {
     injected: number;
     /** The first few messages of failed executions. */
     failures: string[];
+    /** Failed executions whose error is not chaos's, and the first few. */
+    unexpected: { count: number; first: string[] };
   };
   /** Per top-level transaction (queries and mutations, components included). */
   transactions: {
@@ -385,6 +387,9 @@ class Run {
   private statusMaxRead = 0;
   private failed = 0;
   private injected = 0;
+  /** Failures that chaos did not cause, and the first few of them. */
+  private unexpected = 0;
+  private readonly unexpectedFailures: string[] = [];
   private readonly failures: string[] = [];
   private readonly stormCommands: Record<string, number> = {};
   /** Failures seen and repairs made by North Poles a storm reseeded. */
@@ -473,7 +478,12 @@ class Run {
       ) {
         this.injected += 1;
       }
-      if (this.failures.length < 10) this.failures.push(`${e.name}: ${e.error}`);
+      const message = `${e.name}: ${e.error}`;
+      if (this.failures.length < 10) this.failures.push(message);
+      if (!message.includes("chaos: ")) {
+        this.unexpected += 1;
+        if (this.unexpectedFailures.length < 10) this.unexpectedFailures.push(message);
+      }
     }
     if (!this.started || e.name.startsWith("sim:")) {
       this.attributed.commands += 1;
@@ -764,6 +774,7 @@ class Run {
         failed: this.failed,
         injected: this.injected,
         failures: [...this.failures],
+        unexpected: { count: this.unexpected, first: [...this.unexpectedFailures] },
       },
       transactions: {
         count: reads.count,

@@ -105,7 +105,7 @@ type SeedLine = {
 };
 
 function lineOf(seed: number, population: string, r: SimResult): SeedLine {
-  const unexpected = r.executions.failed - r.executions.injected;
+  const unexpected = r.executions.unexpected.count;
   return {
     seed,
     population,
@@ -122,9 +122,7 @@ function lineOf(seed: number, population: string, r: SimResult): SeedLine {
     unexpectedFailures: unexpected,
     firstProblems: [
       ...(r.violations?.first ?? []),
-      ...(unexpected > 0
-        ? r.executions.failures.filter((f) => !f.includes("chaos: "))
-        : []),
+      ...r.executions.unexpected.first,
     ].slice(0, 5),
   };
 }

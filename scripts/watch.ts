@@ -15,7 +15,7 @@ import {
 } from "./view/render";
 import { createScreen } from "./view/terminal";
 
-const USAGE = `Usage: npm run watch [-- --plain] [-- --log N] [-- --url URL]
+const USAGE = `Usage: npm run watch [-- [--plain] [--log N] [--url URL]]
 
 Shows the North Pole of the Convex deployment that the Convex CLI configured
 (CONVEX_URL in .env.local, written by \`npm start\` or \`npx convex dev\`), live,

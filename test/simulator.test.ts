@@ -136,6 +136,9 @@ describe("runSimulation", () => {
     // Chaos really failed steps, and only chaos did.
     expect(result.executions.injected).toBeGreaterThan(50);
     expect(result.executions.failures.every((f) => f.includes("chaos: "))).toBe(true);
+    expect(result.executions.unexpected).toEqual({ count: 0, first: [] });
+    // A re-run action fails with the step it re-runs: more failed than injected.
+    expect(result.executions.failed).toBeGreaterThan(result.executions.injected);
     expect(result.selfRepair.repairs).toBeGreaterThan(20);
     // After the storm, running with chaos on: every worker kept cycling.
     expect(result.finalStatus.running).toBe(true);
@@ -193,6 +196,12 @@ describe("the simulate CLI", () => {
     const broken: SimResult = { ...result, violations: { count: 1, first: ["x"] } };
     expect(exitCode(broken)).toBe(1);
     expect(summaryLines(broken).join("\n")).toMatch(/rule violations {5}1 /);
+    const failing: SimResult = {
+      ...result,
+      executions: { ...result.executions, unexpected: { count: 1, first: ["santa:finishWork: Error: boom"] } },
+    };
+    expect(exitCode(failing)).toBe(1);
+    expect(summaryLines(failing).join("\n")).toMatch(/UNEXPECTED FAILURES 1 \(not caused by chaos\):\n {4}failed: santa:finishWork: Error: boom/);
   });
 
   test("virtual time reads as hours, minutes, seconds and milliseconds", () => {
