@@ -20,7 +20,12 @@
  *   workpool, counted in the executions per round.
  */
 import { cpus } from "node:os";
-import { runSimulation, type SimOptions, type SimResult } from "./simulator";
+import {
+  runSimulation,
+  type PerRound,
+  type SimOptions,
+  type SimResult,
+} from "./simulator";
 
 const USAGE = `Usage: npm run bench [-- --json]
 
@@ -62,6 +67,18 @@ async function measure(
     throw new Error(`${label}: ${r.violations!.count} rule violations: ${r.violations!.first.join("; ")}`);
   }
   return r;
+}
+
+/** A kind's executions per round against its floor and its target. */
+function againstFloor(p: PerRound, timesFloor: number) {
+  return {
+    measured: round(p.measured),
+    floor: p.floor,
+    subscriptionDesign: p.subscriptionDesign,
+    vsFloor: round(p.measured / p.floor),
+    target: `at most ${timesFloor}x the floor`,
+    met: p.measured <= timesFloor * p.floor,
+  };
 }
 
 export async function bench(progress: (line: string) => void) {
@@ -109,22 +126,8 @@ export async function bench(progress: (line: string) => void) {
   const readsFlat = Math.max(...Object.values(maxReads)) <= maxReads["19"]!;
   return {
     executionsPerRound: {
-      elves: {
-        measured: round(per.elves.measured),
-        floor: per.elves.floor,
-        subscriptionDesign: per.elves.subscriptionDesign,
-        vsFloor: round(per.elves.measured / per.elves.floor),
-        target: `at most ${TARGETS.elvesPerRoundVsFloor}x the floor`,
-        met: per.elves.measured <= TARGETS.elvesPerRoundVsFloor * per.elves.floor,
-      },
-      reindeer: {
-        measured: round(per.reindeer.measured),
-        floor: per.reindeer.floor,
-        subscriptionDesign: per.reindeer.subscriptionDesign,
-        vsFloor: round(per.reindeer.measured / per.reindeer.floor),
-        target: `at most ${TARGETS.reindeerPerRoundVsFloor}x the floor`,
-        met: per.reindeer.measured <= TARGETS.reindeerPerRoundVsFloor * per.reindeer.floor,
-      },
+      elves: againstFloor(per.elves, TARGETS.elvesPerRoundVsFloor),
+      reindeer: againstFloor(per.reindeer, TARGETS.reindeerPerRoundVsFloor),
       attribution:
         "comeBack to its worker's kind; finishWork to the kind it released; the watchdog cron, repairs, the workpool component and armPending shared evenly over all rounds; the operator commands to none",
       rounds: main.rounds,

@@ -40,7 +40,7 @@ import {
   type Execution,
   type ExecutionCounter,
 } from "../test/backend";
-import { Checker, type Snapshot } from "../test/invariants";
+import { Checker, snapshot as takeSnapshot, type Snapshot } from "../test/invariants";
 
 /** Virtual time starts here, so that a seed fixes the timestamps too. */
 export const START_AT = Date.UTC(2024, 11, 24, 0, 0, 0);
@@ -689,17 +689,8 @@ class Run {
     }
     let snapshot: Snapshot | null = null;
     if (this.checker || o.snapshots) {
-      snapshot = await t.query(async (ctx) => {
-        const np = await ctx.db.query("northPole").unique();
-        const workers =
-          np === null
-            ? []
-            : await ctx.db
-                .query("workers")
-                .withIndex("by_state", (q) => q.eq("generation", np.generation))
-                .collect();
-        return { now, np, workers };
-      });
+      // Date.now() is the fake clock's: the snapshot is dated `now`.
+      snapshot = await takeSnapshot(t);
       this.checker?.checkSnapshot(snapshot);
       this.lastWorkers = snapshot.workers.map((w) => w._id as string);
     }

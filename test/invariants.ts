@@ -11,7 +11,7 @@ import {
   kindOf,
   type WorkerState,
 } from "../convex/rules";
-import type { Backend } from "./setup";
+import type { Backend } from "./backend";
 
 export type Snapshot = {
   now: number;
