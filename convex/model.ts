@@ -59,7 +59,11 @@ export async function armWorker(
     workerId: worker._id,
     step,
   });
-  await ctx.db.patch("workers", worker._id, { step, armed: true });
+  await ctx.db.patch("workers", worker._id, {
+    step,
+    armed: true,
+    repairAt: now + delay,
+  });
 }
 
 /**

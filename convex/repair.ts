@@ -1,23 +1,33 @@
 /**
  * Self-repair. Scheduled mutations run exactly once, but a step that throws
  * (a bug, an outage, chaos mode) is not retried by Convex: its actor would
- * wait forever. The watchdog cron finds every actor whose step is overdue,
- * arms it (with a new step number if it had no timer; an armed actor keeps
- * its step, and whichever of its timer and its re-runs runs first acts), and
- * re-runs it through the workpool, which retries with backoff and always
- * reports back to `rerunDone`.
+ * wait forever. The watchdog cron finds every actor whose step is overdue
+ * (`repairAt` past, by index), arms it (with a new step number if it had no
+ * timer; an armed actor keeps its step, and whichever of its timer and its
+ * re-runs runs first acts), and re-runs it through the workpool, which
+ * retries with backoff and always reports back to `rerunDone`.
+ *
+ * Queuing a re-run pushes the actor's `repairAt` past the re-run's retry
+ * window, so a later pass (or a continuation of this one) does not queue the
+ * same actor again while its re-run waits or retries: one re-run per lost
+ * step, however long the backlog. A re-run that fails every retry brings
+ * `repairAt` back, and the next pass queues it again.
  */
-import { v } from "convex/values";
-import { Workpool, vOnCompleteValidator } from "@convex-dev/workpool";
+import { v, type Infer } from "convex/values";
+import { Workpool, vOnCompleteArgs } from "@convex-dev/workpool";
 import { components, internal } from "./_generated/api";
-import { internalAction, internalMutation } from "./_generated/server";
+import {
+  internalAction,
+  internalMutation,
+  type MutationCtx,
+} from "./_generated/server";
 import { kindOf } from "./rules";
 import {
   appendEvent,
   loadNorthPole,
   saveNorthPole,
   workerName,
-  type Worker,
+  type NorthPole,
 } from "./model";
 import {
   vStepResult,
@@ -34,82 +44,90 @@ export const WATCHDOG_INTERVAL_SECONDS = 5;
 export const REPAIR_BATCH = 100;
 /** Retries of a re-run step. */
 export const REPAIR_RETRY = { maxAttempts: 5, initialBackoffMs: 250, base: 2 };
+/**
+ * How long a queued re-run has before the watchdog may queue another for the
+ * same actor. Its retries take about 5.6 s at the most (backoffs of 250 ms
+ * doubling, jittered up to 1.5x); `rerunDone` ends the window early when the
+ * re-run fails for good, so this only matters if a report never comes.
+ */
+export const RERUN_WINDOW_MS = 20_000;
+
+/**
+ * Re-runs at once: the workpool's advice is at most 20 on Convex's free plan
+ * (100 on Pro), across all pools. 1,000 lost steps take about 12 s to drain (test/scale.test.ts).
+ */
+export const REPAIR_PARALLELISM = 20;
 
 const pool = new Workpool(components.repairPool, {
-  maxParallelism: 10,
+  maxParallelism: REPAIR_PARALLELISM,
   retryActionsByDefault: true,
   defaultRetryBehavior: REPAIR_RETRY,
   logLevel: "WARN",
 });
 
-/**
- * Where a continuation of the watchdog resumes. A repaired worker keeps its
- * (past) due time until its re-run brings it back, so a continuation that
- * started from the beginning again would find the same workers, whose re-runs
- * are still queued, and never get past them.
- */
-const vResumeAfter = v.object({ armed: v.boolean(), dueAt: v.number() });
+/** What `rerunDone` is told about the re-run it reports on. */
+const vRerunContext = v.object({
+  generation: v.number(),
+  step: v.number(),
+  target: vStepTarget,
+});
 
 /** The watchdog: finds lost steps and re-runs them. */
 export const watchdog = internalMutation({
-  args: { after: v.optional(vResumeAfter) },
+  args: {
+    /** Set on a continuation: the generation of the pass it continues. */
+    generation: v.optional(v.number()),
+  },
   returns: v.object({ repaired: v.number() }),
-  handler: async (ctx, { after }) => {
+  handler: async (ctx, { generation }) => {
     const np = await loadNorthPole(ctx);
     if (np === null || !np.running) return { repaired: 0 };
+    if (generation !== undefined && generation !== np.generation) {
+      console.log(`stale watchdog continuation of generation ${generation}`);
+      return { repaired: 0 };
+    }
     const now = Date.now();
     const cutoff = now - GRACE_MS;
     const jobs: { target: StepTarget; step: number; name: string }[] = [];
 
     if (
-      after === undefined &&
       kindOf(np.santa.activity) !== null &&
-      (np.santa.dueAt ?? 0) < cutoff
+      (np.santa.repairAt ?? np.santa.dueAt ?? 0) < cutoff
     ) {
       // Armed: the re-run keeps the step (see the workers below).
       if (!np.santa.armed) {
         np.santa.step += 1;
         np.santa.armed = true;
       }
+      np.santa.repairAt = now + RERUN_WINDOW_MS;
       jobs.push({
         target: { kind: "santa" },
         step: np.santa.step,
         name: "Santa",
       });
     }
-    const lost: Worker[] = [];
-    let resume: typeof after;
-    for (const armed of [true, false]) {
-      // A continuation past the armed workers does not go back to them.
-      if (after !== undefined && after.armed === false && armed) continue;
-      const from = after?.armed === armed ? after.dueAt : undefined;
-      const found = await ctx.db
-        .query("workers")
-        .withIndex("by_due", (q) => {
-          const range = q
-            .eq("generation", np.generation)
-            .eq("state", "vacationing")
-            .eq("armed", armed);
-          return (from === undefined ? range : range.gt("dueAt", from)).lt(
-            "dueAt",
-            cutoff,
-          );
-        })
-        .take(REPAIR_BATCH - jobs.length - lost.length);
-      lost.push(...found);
-      const last = found[found.length - 1];
-      if (last !== undefined) resume = { armed, dueAt: last.dueAt ?? 0 };
-    }
+    // Those queued just now have a later `repairAt`: a continuation's query
+    // starts past them by itself.
+    const lost = await ctx.db
+      .query("workers")
+      .withIndex("by_repair", (q) =>
+        q
+          .eq("generation", np.generation)
+          .eq("state", "vacationing")
+          .lt("repairAt", cutoff),
+      )
+      .take(REPAIR_BATCH - jobs.length);
     for (const w of lost) {
       // An armed worker keeps its step: whichever of its timer and its
-      // re-runs runs first brings it back, and the others find it back
-      // already (comeBack checks the state). A new step would fence out the
-      // re-runs still queued in the workpool, so that with a backlog longer
-      // than the watchdog's interval no re-run would ever act.
+      // re-run runs first brings it back, and the other finds it back
+      // already (comeBack checks the state). A parked one (no timer) gets a
+      // new step, as any arming does.
       const step = w.armed ? w.step : w.step + 1;
-      if (!w.armed) {
-        await ctx.db.patch("workers", w._id, { step, armed: true });
-      }
+      await ctx.db.patch("workers", w._id, {
+        step,
+        armed: true,
+        repairAt: now + RERUN_WINDOW_MS,
+      });
       jobs.push({
         target: { kind: "worker", workerId: w._id },
         step,
@@ -118,16 +136,21 @@ export const watchdog = internalMutation({
     }
     if (jobs.length === 0) return { repaired: 0 };
 
-    await pool.enqueueActionBatch(
-      ctx,
-      internal.repair.rerun,
-      jobs.map((j) => ({
-        generation: np.generation,
-        step: j.step,
-        target: j.target,
-      })),
-      { onComplete: internal.repair.rerunDone, context: null },
-    );
+    for (const job of jobs) {
+      await pool.enqueueAction(
+        ctx,
+        internal.repair.rerun,
+        { generation: np.generation, step: job.step, target: job.target },
+        {
+          onComplete: internal.repair.rerunDone,
+          context: {
+            generation: np.generation,
+            step: job.step,
+            target: job.target,
+          },
+        },
+      );
+    }
     np.stats.failures += jobs.length;
     np.stats.repairs += jobs.length;
     const names = jobs.slice(0, 10).map((j) => j.name);
@@ -140,11 +163,10 @@ export const watchdog = internalMutation({
       now,
     );
     await saveNorthPole(ctx, np);
-    if (jobs.length === REPAIR_BATCH && resume !== undefined) {
-      // Workers due at the same instant as the last one may be left for the
-      // next cron pass: always progress, at worst a pass later.
+    if (jobs.length === REPAIR_BATCH) {
+      // There may be more: continue at once rather than at the next pass.
       await ctx.scheduler.runAfter(0, internal.repair.watchdog, {
-        after: resume,
+        generation: np.generation,
       });
     }
     return { repaired: jobs.length };
@@ -194,16 +216,19 @@ export const noteFailure = internalMutation({
 
 /**
  * The workpool's report on a re-run. Success needs nothing more. A re-run
- * that failed every retry leaves its actor overdue, so the next watchdog pass
- * re-arms it again: nothing is lost, it is only later.
+ * that failed every retry leaves its actor overdue: its `repairAt` comes back
+ * to now, so the next watchdog pass queues it again. Nothing is lost, it is
+ * only later.
  */
 export const rerunDone = internalMutation({
-  args: vOnCompleteValidator(v.null()),
+  args: vOnCompleteArgs(vRerunContext),
   returns: v.null(),
-  handler: async (ctx, { result }) => {
+  handler: async (ctx, { context, result }) => {
     if (result.kind === "success") return null;
     const np = await loadNorthPole(ctx);
-    if (np === null) return null;
+    if (np === null || np.generation !== context.generation) return null;
+    const now = Date.now();
+    await reopenRepair(ctx, np, context, now - GRACE_MS);
     await appendEvent(
       ctx,
       np,
@@ -211,9 +236,36 @@ export const rerunDone = internalMutation({
       [
         `A re-run step ended ${result.kind}${result.kind === "failed" ? `: ${result.error}` : ""}; the watchdog will re-arm it`,
       ],
-      Date.now(),
+      now,
     );
     await saveNorthPole(ctx, np);
     return null;
   },
 });
+
+/**
+ * Makes an actor whose re-run gave up overdue again, if it still waits on
+ * that very step (one that moved on has a later due time of its own).
+ */
+async function reopenRepair(
+  ctx: MutationCtx,
+  np: NorthPole,
+  { target, step }: Infer<typeof vRerunContext>,
+  repairAt: number,
+) {
+  if (target.kind === "santa") {
+    if (kindOf(np.santa.activity) !== null && np.santa.step === step) {
+      np.santa.repairAt = repairAt;
+    }
+    return;
+  }
+  const w = await ctx.db.get("workers", target.workerId);
+  if (
+    w !== null &&
+    w.generation === np.generation &&
+    w.state === "vacationing" &&
+    w.step === step
+  ) {
+    await ctx.db.patch("workers", w._id, { repairAt });
+  }
+}

@@ -87,6 +87,7 @@ export async function dispatchIfReady(
     step,
     dueAt: now + workMs,
     armed: true,
+    repairAt: now + workMs,
     since: now,
     group: members.map((w) => w.number),
   };
@@ -125,6 +126,7 @@ export async function release(ctx: MutationCtx, np: NorthPole, now: number) {
       dueAt,
       step,
       armed: arm,
+      repairAt: dueAt,
     });
     if (arm) {
       await ctx.scheduler.runAfter(dueAt - now, internal.workers.comeBack, {

@@ -61,9 +61,16 @@ export default defineSchema({
     dueAt: v.optional(v.number()),
     /** Vacationing only: a timer for `step` is pending. */
     armed: v.boolean(),
+    /**
+     * Vacationing only: after this (and the watchdog's grace) the worker's
+     * step counts as lost. Its due time, pushed past the retry window of a
+     * re-run once the watchdog queues one, so that no pass queues a second.
+     */
+    repairAt: v.optional(v.number()),
   })
     .index("by_state", ["generation", "workerType", "state", "since"])
-    .index("by_due", ["generation", "state", "armed", "dueAt"]),
+    .index("by_due", ["generation", "state", "armed", "dueAt"])
+    .index("by_repair", ["generation", "state", "repairAt"]),
 
   /**
    * The event log behind `sim:log`: a bounded ring. Appended by every command

@@ -250,13 +250,14 @@ export const start = internalMutation({
     np.runningSince = now;
     // Santa, if a stop caught him at work, finishes when his work was due.
     if (kindOf(np.santa.activity) !== null && !np.santa.armed) {
+      const delay = Math.max(0, (np.santa.dueAt ?? now) - now);
       np.santa.step += 1;
       np.santa.armed = true;
-      await ctx.scheduler.runAfter(
-        Math.max(0, (np.santa.dueAt ?? now) - now),
-        internal.santa.finishWork,
-        { generation: np.generation, step: np.santa.step },
-      );
+      np.santa.repairAt = now + delay;
+      await ctx.scheduler.runAfter(delay, internal.santa.finishWork, {
+        generation: np.generation,
+        step: np.santa.step,
+      });
     }
     // Workers whose vacation ended during the stop come back now.
     await armUnarmed(ctx, np, now, ARM_BATCH);

@@ -43,6 +43,12 @@ export const vSanta = v.object({
   dueAt: v.optional(v.number()),
   /** A timer is pending for `step` (false once it fired while stopped). */
   armed: v.boolean(),
+  /**
+   * Busy only: after this (and the watchdog's grace) Santa's step counts as
+   * lost. His due time, pushed past the retry window of a re-run once the
+   * watchdog queues one (repair.ts).
+   */
+  repairAt: v.optional(v.number()),
   /** When Santa started his current activity. */
   since: v.number(),
   /** Numbers of the workers in the current group, in dispatch order. */

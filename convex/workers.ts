@@ -51,6 +51,7 @@ export const comeBack = internalMutation({
       since: now,
       armed: false,
       dueAt: undefined,
+      repairAt: undefined,
     });
     move(np, w.workerType, "vacationing", "ready");
     await dispatchIfReady(ctx, np, now);

@@ -61,6 +61,83 @@ test.each([
   expect(checker.worstLatenessMs).toBeLessThanOrEqual(REPAIR_BOUND_MS);
 });
 
+test("lost steps due at one instant: one pass and its continuations queue each once", async () => {
+  // 300 reindeer with vacations of 1 ms: a release gives them all one due
+  // time. Every step fails once, so all 300 and Santa are lost together.
+  seedRandom(5);
+  const { t } = newBackend();
+  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  await t.mutation(internal.sim.seed, { reindeer: 300, elves: 3, elfGroupSize: 3 });
+  await t.mutation(internal.sim.setSpeeds, { maxWorkMs: 10, maxVacationMs: 1 });
+  await t.mutation(internal.sim.start, {});
+  vi.advanceTimersByTime(10);
+  await t.finishInProgressScheduledFunctions();
+  expect((await northPole()).counts.reindeer.vacationing).toBe(300);
+  await t.mutation(internal.sim.setChaos, { failureRate: 1 });
+  vi.advanceTimersByTime(20);
+  await t.finishInProgressScheduledFunctions();
+  await t.mutation(internal.sim.setChaos, { failureRate: 0 });
+  const lost = await northPole();
+  expect(lost.counts.reindeer.vacationing).toBe(300);
+  const dueTimes = await t.run(async (ctx) =>
+    (await ctx.db.query("workers").collect())
+      .filter((w) => w.state === "vacationing")
+      .map((w) => w.dueAt),
+  );
+  expect(new Set(dueTimes).size).toBe(1);
+
+  // One cron pass; its continuations run at once, one after another.
+  vi.advanceTimersByTime(GRACE_MS + 1000);
+  await t.mutation(internal.repair.watchdog, {});
+  for (let i = 0; i < 5; i++) {
+    vi.advanceTimersByTime(1);
+    await t.finishInProgressScheduledFunctions();
+  }
+  const queued = await northPole();
+  expect(queued.stats.repairs - lost.stats.repairs).toBe(301);
+  // A second pass finds nothing new to queue while those re-runs wait.
+  expect((await t.mutation(internal.repair.watchdog, {})).repaired).toBe(0);
+
+  // The re-runs bring everyone back, and nothing is queued twice.
+  const driver = new Driver(t);
+  const back = await driver.runUntil(
+    async () => (await northPole()).rounds.reindeer >= 2,
+    30_000,
+  );
+  driver.dispose();
+  expect(back).toBe(true);
+  expect((await northPole()).stats.repairs - lost.stats.repairs).toBe(301);
+});
+
+test("a re-run that fails every retry is queued again by the next pass", async () => {
+  seedRandom(9);
+  const { t } = newBackend();
+  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  await t.mutation(internal.sim.seed, { reindeer: 2, elves: 2, elfGroupSize: 2 });
+  await t.mutation(internal.sim.start, {});
+  // Every step fails, the re-runs' retries included.
+  await t.mutation(internal.sim.setChaos, { failureRate: 1 });
+  const driver = new Driver(t);
+  await driver.runFor(60_000);
+  const stuck = await northPole();
+  // Santa's step was lost and re-queued pass after pass, never twice at once.
+  expect(stuck.santa.activity).toBe("delivering");
+  expect(stuck.stats.repairs).toBeGreaterThanOrEqual(3);
+  expect(stuck.stats.repairs).toBeLessThanOrEqual(60_000 / (WATCHDOG_INTERVAL_SECONDS * 1000));
+  // Failures seen: each queued re-run failed all its attempts.
+  expect(stuck.stats.failures).toBeGreaterThanOrEqual(
+    stuck.stats.repairs * (1 + REPAIR_RETRY.maxAttempts) - REPAIR_RETRY.maxAttempts - 1,
+  );
+  // Chaos off: the next pass re-queues him and the North Pole goes on.
+  await t.mutation(internal.sim.setChaos, { failureRate: 0 });
+  const moved = await driver.runUntil(
+    async () => (await northPole()).rounds.reindeer >= 1,
+    20_000,
+  );
+  driver.dispose();
+  expect(moved).toBe(true);
+});
+
 test("chaos off again: the repairs stop", async () => {
   seedRandom(23);
   const { t } = newBackend();

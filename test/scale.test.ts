@@ -11,7 +11,11 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { ARM_BATCH } from "../convex/model";
-import { GRACE_MS, REPAIR_BATCH } from "../convex/repair";
+import {
+  GRACE_MS,
+  REPAIR_BATCH,
+  WATCHDOG_INTERVAL_SECONDS,
+} from "../convex/repair";
 import {
   Driver,
   newBackend,
@@ -131,16 +135,22 @@ test("1,000 reindeer and 10,000 elves: seed, dispatch, release, repair and statu
   // Repair: every reindeer's timer is lost (cancelled, as a failed step would
   // leave it). The watchdog finds them REPAIR_BATCH at a time and re-runs them
   // through the workpool; nothing is lost and no pass is too big.
-  await t.run(async (ctx) => {
+  const lostSteps = await t.run(async (ctx) => {
+    let cancelled = 0;
     const jobs = await ctx.db.system.query("_scheduled_functions").collect();
     for (const job of jobs) {
       if (job.state.kind === "pending" && /comeBack/.test(job.name)) {
         const { workerId } = job.args[0] as { workerId: string };
         const w = await ctx.db.get("workers", workerId as never);
-        if (w?.workerType === "reindeer") await ctx.scheduler.cancel(job._id);
+        if (w?.workerType === "reindeer") {
+          await ctx.scheduler.cancel(job._id);
+          cancelled++;
+        }
       }
     }
+    return cancelled;
   });
+  const repairsBefore = (await status(t)).chaos.repairs;
   // Every vacation is over and past the watchdog's grace.
   driver.dispose();
   vi.advanceTimersByTime(1500 + GRACE_MS + 1);
@@ -148,16 +158,27 @@ test("1,000 reindeer and 10,000 elves: seed, dispatch, release, repair and statu
   expect(firstPass.repaired).toBe(REPAIR_BATCH);
   // From here the cron runs too, as in a deployment.
   const withCron = new Driver(t);
+  const repairStart = Date.now();
   const repairedAll = await withCron.runUntil(
     async () => (await status(t)).rounds.reindeer >= 2,
     60_000,
   );
   withCron.dispose();
   expect(repairedAll).toBe(true);
+  // A thousand lost steps are back within seconds: one pass queues them all
+  // (it continues at once past each batch) and the workpool runs
+  // REPAIR_PARALLELISM at a time. Measured: about 12.6 s, Santa's round
+  // included; before re-runs were deduplicated, 22 s (and 55 s with ties).
+  expect(Date.now() - repairStart).toBeLessThan(
+    20_000 + WATCHDOG_INTERVAL_SECONDS * 1000,
+  );
   s = await status(t);
-  // All 1,000 came back through repairs (a pass re-queues a step whose
-  // re-run still waits in the workpool; the first to run wins).
-  expect(s.chaos.repairs).toBeGreaterThanOrEqual(R);
+  // Every lost step came back through exactly one re-run: a pass never
+  // queues an actor whose re-run is still waiting in the workpool. (Santa's
+  // timer may count too: it came due while no driver ran it.)
+  const repairs = s.chaos.repairs - repairsBefore;
+  expect(repairs).toBeGreaterThanOrEqual(lostSteps);
+  expect(repairs).toBeLessThanOrEqual(lostSteps + 1);
   expect(s.rounds.reindeer).toBe(2);
   await check("repaired");
 
