@@ -3,6 +3,8 @@ import { ConvexError } from "convex/values";
 import { api, internal } from "./_generated/api";
 import { Driver, dumpState, newBackend, seedRandom, type Backend } from "../test/setup";
 import { snapshot } from "../test/invariants";
+import { dispatchLines } from "./rules";
+import { MAX_LOG_LINES } from "./sim";
 
 let t: Backend;
 beforeEach(() => {
@@ -63,6 +65,37 @@ describe("sim:seed", () => {
     const all = await t.run(async (ctx) => ctx.db.query("workers").collect());
     expect(all).toHaveLength(11);
     d.dispose();
+  });
+
+  test("the North Pole document deleted by hand: a new start never mixes in the old rows", async () => {
+    await t.mutation(internal.sim.start, {});
+    const d = new Driver(t);
+    await d.runFor(3_000);
+    const before = await snapshot(t);
+    const lastSeq = await t.run(async (ctx) => {
+      await ctx.db.delete("northPole", before.np!._id);
+      return (await ctx.db.query("events").withIndex("by_seq").order("desc").first())!.seq;
+    });
+    await t.mutation(internal.sim.start, {});
+    await d.runFor(3_000);
+    d.dispose();
+    const s = await status();
+    expect(s.generation).toBe(before.np!.generation + 1);
+    const after = await snapshot(t);
+    expect(after.workers).toHaveLength(19);
+    // The old rows are purged and the log goes on past the old events.
+    const all = await t.run(async (ctx) => ctx.db.query("workers").collect());
+    expect(all).toHaveLength(19);
+    expect(all.every((w) => w.generation === s.generation)).toBe(true);
+    const first = await t.run(async (ctx) =>
+      ctx.db
+        .query("events")
+        .withIndex("by_seq")
+        .order("desc")
+        .collect(),
+    );
+    const mine = first.filter((e) => e.generation === s.generation);
+    expect(Math.min(...mine.map((e) => e.seq))).toBe(lastSeq + 1);
   });
 
   test.each([
@@ -213,6 +246,32 @@ describe("sim:status and sim:log", () => {
       Array.from({ length: 9 }, (_, i) => `Reindeer ${i + 1} delivering toys`).sort(),
     );
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d\d\d /);
+  });
+
+  test("log of large groups: cut between events, under Convex's array limit", async () => {
+    // 500 dispatches of groups past 50: 53 lines each, 26,500 in all.
+    await t.run(async (ctx) => {
+      for (let seq = 0; seq < 500; seq++) {
+        await ctx.db.insert("events", {
+          seq,
+          at: Date.now() + seq,
+          generation: 1,
+          kind: "dispatch",
+          lines: dispatchLines("reindeer", Array.from({ length: 1000 }, (_, i) => i + 1)),
+        });
+      }
+    });
+    const lines = await t.query(api.sim.log, { limit: 500 });
+    expect(lines.length).toBeLessThanOrEqual(MAX_LOG_LINES + 1);
+    expect(lines.length).toBeGreaterThan(MAX_LOG_LINES - 53);
+    expect(MAX_LOG_LINES).toBeLessThan(8192);
+    // Whole events only, newest first, then the note.
+    expect((lines.length - 1) % 53).toBe(0);
+    expect(lines.at(-1)).toBe(
+      `... older events left out: sim:log returns ${MAX_LOG_LINES} lines at most`,
+    );
+    expect(lines[0]).toMatch(/ ----------$/);
+    expect(lines[1]).toMatch(/ Ho! Ho! Ho! let's deliver toys$/);
   });
 
   test("log refuses a bad limit", async () => {

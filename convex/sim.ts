@@ -87,8 +87,21 @@ async function seedNorthPole(
   now: number,
 ): Promise<NorthPole> {
   const old = await loadNorthPole(ctx);
+  // Where the North Pole document is gone but its rows are not (deleted by
+  // hand in the dashboard), the new generation still starts past theirs, so
+  // that no old worker or event can pass for one of the new North Pole.
+  const newestWorker = await ctx.db
+    .query("workers")
+    .withIndex("by_state")
+    .order("desc")
+    .first();
+  const newestEvent =
+    old === null
+      ? await ctx.db.query("events").withIndex("by_seq").order("desc").first()
+      : null;
   const fields = {
-    generation: (old?.generation ?? 0) + 1,
+    generation:
+      Math.max(old?.generation ?? 0, newestWorker?.generation ?? 0) + 1,
     running: false,
     runningSince: now,
     population,
@@ -108,7 +121,7 @@ async function seedNorthPole(
     counts: emptyCounts(),
     rounds: { reindeer: 0, elves: 0 },
     stats: { failures: 0, repairs: 0 },
-    nextEventSeq: old?.nextEventSeq ?? 0,
+    nextEventSeq: old?.nextEventSeq ?? (newestEvent?.seq ?? -1) + 1,
     logRetention: old?.logRetention ?? DEFAULT_LOG_RETENTION,
   };
   let id;
@@ -117,6 +130,8 @@ async function seedNorthPole(
   } else {
     id = old._id;
     await ctx.db.replace("northPole", id, fields);
+  }
+  if (newestWorker !== null) {
     // The workers of older generations go in batches, in the background.
     await ctx.scheduler.runAfter(0, internal.sim.purge, {
       generation: fields.generation,
@@ -455,6 +470,9 @@ function describeSanta(np: NorthPole): string {
   }
 }
 
+/** Lines one `sim:log` answer holds at the most (Convex's arrays: 8,192). */
+export const MAX_LOG_LINES = 4000;
+
 /** `sim:log`: the latest events, newest first, as readable lines. */
 export const log = query({
   args: vCommandArgs,
@@ -467,9 +485,19 @@ export const log = query({
       .withIndex("by_seq")
       .order("desc")
       .take(limit);
-    return events.flatMap((e) => {
+    const lines: string[] = [];
+    for (const e of events) {
+      if (lines.length + e.lines.length > MAX_LOG_LINES) {
+        // Convex returns arrays of 8,192 elements at most, and a dispatch of
+        // a large group is 53 lines: cut between events, and say so.
+        lines.push(
+          `... older events left out: sim:log returns ${MAX_LOG_LINES} lines at most`,
+        );
+        break;
+      }
       const stamp = new Date(e.at).toISOString().slice(11, 23);
-      return e.lines.map((line) => `${stamp} ${line}`);
-    });
+      for (const line of e.lines) lines.push(`${stamp} ${line}`);
+    }
+    return lines;
   },
 });
