@@ -1,6 +1,8 @@
 import { describe, expect, test } from "vitest";
 import {
   CHAOS_SPEC,
+  LOG_SPEC,
+  RETENTION_SPEC,
   SEED_SPEC,
   SPEEDS_SPEC,
   chaosStrikes,
@@ -9,6 +11,7 @@ import {
   checkSafety,
   checkTransition,
   chooseGroup,
+  describeSpec,
   dispatchLines,
   drawDelay,
   groupSize,
@@ -128,6 +131,22 @@ describe("checkArgs", () => {
     [{ failureRate: "0.2" }],
   ])("chaos %o is refused", (args) => {
     expect(checkArgs(args as Record<string, unknown>, CHAOS_SPEC)).toHaveLength(1);
+  });
+  test("a required field must be given", () => {
+    expect(checkArgs({}, CHAOS_SPEC)).toEqual(["failureRate is required"]);
+    expect(checkArgs({ failureRate: undefined }, CHAOS_SPEC)).toEqual(["failureRate is required"]);
+    expect(checkArgs({}, RETENTION_SPEC)).toEqual(["events is required"]);
+  });
+  test("describeSpec says what is optional and what is required", () => {
+    expect(describeSpec({})).toBe("no arguments");
+    expect(describeSpec(CHAOS_SPEC)).toBe("failureRate (a number from 0 to 1), required");
+    expect(describeSpec(LOG_SPEC)).toBe("limit (an integer from 1 to 500), optional");
+    expect(describeSpec(SPEEDS_SPEC)).toBe(
+      "maxWorkMs (an integer from 1 to 3600000), maxVacationMs (an integer from 1 to 3600000), each optional",
+    );
+    expect(
+      describeSpec({ a: { kind: "fraction", required: true }, b: { kind: "fraction" } }),
+    ).toBe("a (a number from 0 to 1, required), b (a number from 0 to 1, optional)");
   });
   test("speeds have a documented maximum", () => {
     expect(checkArgs({ maxWorkMs: 3_600_001 }, SPEEDS_SPEC)[0]).toMatch(

@@ -144,9 +144,13 @@ export function releaseLine(kind: WorkerType, size: number): string {
 // these check what the types cannot say (integers, ranges, NaN, infinities,
 // unknown fields) and produce one message that says what is allowed.
 
-export type FieldRule =
+export type FieldRule = (
   | { kind: "integer"; min: number; max: number }
-  | { kind: "fraction" };
+  | { kind: "fraction" }
+) & {
+  /** Must be given (fields are optional unless they say so). */
+  required?: true;
+};
 
 export type CommandSpec = Record<string, FieldRule>;
 
@@ -160,10 +164,10 @@ export const SPEEDS_SPEC: CommandSpec = {
   maxVacationMs: { kind: "integer", ...LIMITS.maxVacationMs },
 };
 export const CHAOS_SPEC: CommandSpec = {
-  failureRate: { kind: "fraction" },
+  failureRate: { kind: "fraction", required: true },
 };
 export const RETENTION_SPEC: CommandSpec = {
-  events: { kind: "integer", ...LIMITS.logRetention },
+  events: { kind: "integer", ...LIMITS.logRetention, required: true },
 };
 export const LOG_SPEC: CommandSpec = {
   limit: { kind: "integer", ...LIMITS.limit },
@@ -175,22 +179,38 @@ export function describeRule(rule: FieldRule): string {
     : "a number from 0 to 1";
 }
 
+/**
+ * What a command takes, for its refusals: "no arguments", or each field with
+ * what it allows, and which are optional.
+ */
 export function describeSpec(spec: CommandSpec): string {
-  const fields = Object.entries(spec).map(
-    ([name, rule]) => `${name} (${describeRule(rule)})`,
+  const entries = Object.entries(spec);
+  if (entries.length === 0) return "no arguments";
+  const required = entries.filter(([, rule]) => rule.required).length;
+  const mixed = required > 0 && required < entries.length;
+  const fields = entries.map(
+    ([name, rule]) =>
+      `${name} (${describeRule(rule)}${mixed ? (rule.required ? ", required" : ", optional") : ""})`,
   );
-  return fields.length === 0 ? "no arguments" : fields.join(", ");
+  if (mixed) return fields.join(", ");
+  const all = required > 0 ? "required" : "optional";
+  return `${fields.join(", ")}, ${entries.length === 1 ? all : `each ${all}`}`;
 }
 
 /**
  * Checks `args` against `spec`. Returns the list of problems, empty when the
- * input is good. Every field is optional.
+ * input is good. Fields are optional unless their rule is `required`.
  */
 export function checkArgs(
   args: Record<string, unknown>,
   spec: CommandSpec,
 ): string[] {
   const problems: string[] = [];
+  for (const [name, rule] of Object.entries(spec)) {
+    if (rule.required && args[name] === undefined) {
+      problems.push(`${name} is required`);
+    }
+  }
   for (const [name, value] of Object.entries(args)) {
     const rule = spec[name];
     if (rule === undefined) {
