@@ -15,7 +15,7 @@ import {
 } from "./view/render";
 import { createScreen } from "./view/terminal";
 
-const USAGE = `Usage: npm run watch [-- [--plain] [--log N] [--url URL]]
+const USAGE = `Usage: npm run watch [-- [--plain] [--log N] [--url URL] [--connect-timeout S]]
 
 Shows the North Pole of the Convex deployment that the Convex CLI configured
 (CONVEX_URL in .env.local, written by \`npm start\` or \`npx convex dev\`), live,
@@ -24,25 +24,42 @@ until Ctrl-C. Read-only: it only subscribes to sim:status and sim:log.
   --plain    letters and ASCII instead of emoji, for terminals without them
   --log N    log lines to show (0 to 50, default 8)
   --url URL  watch this deployment URL instead
+  --connect-timeout S
+             give up, with exit status 1, when the deployment has not answered
+             within S seconds of the start (default 30; 0 waits forever). Once
+             connected, it reconnects for as long as it runs.
   --help     this text`;
 
-type Args = { plain: boolean; log: number; url: string | null };
+type Args = {
+  plain: boolean;
+  log: number;
+  url: string | null;
+  connectTimeoutS: number;
+};
 
 function parseArgs(argv: string[]): Args | string {
-  const args: Args = { plain: false, log: 8, url: null };
+  const args: Args = { plain: false, log: 8, url: null, connectTimeoutS: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--plain") args.plain = true;
-    else if (a === "--log" || a === "--url") {
+    else if (a === "--log" || a === "--url" || a === "--connect-timeout") {
       const value = argv[++i];
-      if (value === undefined) return `${a} needs a value`;
+      if (value === undefined || value.startsWith("--")) {
+        return `${a} needs a value`;
+      }
       if (a === "--url") args.url = value;
-      else {
+      else if (a === "--log") {
         const n = Number(value);
         if (!Number.isInteger(n) || n < 0 || n > 50) {
           return `--log must be an integer from 0 to 50, got ${value}`;
         }
         args.log = n;
+      } else {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n < 0 || n > 3600) {
+          return `--connect-timeout must be a number of seconds from 0 to 3600, got ${value}`;
+        }
+        args.connectTimeoutS = n;
       }
     } else return `unknown option ${a}`;
   }
@@ -96,11 +113,14 @@ async function main(): Promise<number> {
   }
 
   let closing = false;
+  let connectTimer: ReturnType<typeof setTimeout> | undefined;
   const done = new Promise<number>((resolve) => {
-    const shutdown = (code: number) => {
+    const shutdown = (code: number, message?: string) => {
       if (closing) return;
       closing = true;
+      clearTimeout(connectTimer);
       screen.close();
+      if (message !== undefined) console.error(message);
       void client.close().finally(() => resolve(code));
     };
     const screen = createScreen({
@@ -142,7 +162,18 @@ async function main(): Promise<number> {
       redraw();
     };
 
+    if (args.connectTimeoutS > 0) {
+      connectTimer = setTimeout(
+        () =>
+          shutdown(
+            1,
+            `Cannot reach the Convex deployment at ${deployment!.url} (${deployment!.from}) after ${args.connectTimeoutS} s: is it running? \`npm start\` (or \`npx convex dev\`) runs one.`,
+          ),
+        args.connectTimeoutS * 1000,
+      );
+    }
     client.subscribeToConnectionState((state) => {
+      if (state.hasEverConnected) clearTimeout(connectTimer);
       connection = state.isWebSocketConnected
         ? "connected"
         : state.hasEverConnected

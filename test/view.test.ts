@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventEmitter } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { DOMParser, type Document, type Element } from "@xmldom/xmldom";
 import { WebSocketServer, type WebSocket } from "ws";
 import { describe, expect, test } from "vitest";
@@ -644,6 +645,29 @@ describe("npm run watch", () => {
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain("--log must be an integer from 0 to 50");
     expect(run.stderr()).toContain("Usage: npm run watch");
+  });
+
+  test("a deployment that never answers: gives up after --connect-timeout, exit 1", async () => {
+    // A port that nothing listens on: bind one, then free it.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const run = runWatch(["--plain", "--url", url, "--connect-timeout", "1"], { cwd: ROOT });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain(
+      `Cannot reach the Convex deployment at ${url} (--url) after 1 s: is it running?`,
+    );
+  });
+
+  test("a flag where a value should be is refused", async () => {
+    const run = runWatch(["--url", "--plain"], { cwd: ROOT });
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain("--url needs a value");
   });
 
   test("subscribes to sim:status and sim:log, redraws on each change, changes nothing", async () => {
