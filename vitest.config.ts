@@ -7,5 +7,8 @@ export default defineConfig({
     server: { deps: { inline: ["convex-test"] } },
     include: ["convex/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 120_000,
+    // The functions print the classic lines on every dispatch: tens of
+    // thousands of lines over a run. Show them only for a test that failed.
+    silent: "passed-only",
   },
 });

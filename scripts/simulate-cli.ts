@@ -366,7 +366,7 @@ async function writeTimeline(
   const svg = renderTimelineSvg(recorder.toInput(START_AT + result.virtualMs));
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, svg);
-  io.stdout.write(`Wrote the timeline to ${file} (${svg.length.toLocaleString("en-US")} bytes).\n`);
+  io.stdout.write(`Wrote the timeline to ${file} (${Buffer.byteLength(svg).toLocaleString("en-US")} bytes).\n`);
   if (png === undefined) return 0;
   try {
     // Loaded only when asked for: it brings playwright-core.
