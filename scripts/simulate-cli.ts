@@ -24,6 +24,7 @@ import {
   type ScreenProcess,
 } from "./view/terminal";
 import { TimelineRecorder, renderTimelineSvg } from "./view/timeline";
+import { splitInlineValues } from "./args";
 
 /**
  * The real `setTimeout`, taken before any run installs its fake clock: the
@@ -109,13 +110,11 @@ const NUMERIC: Record<string, keyof SimOptions> = {
 };
 
 /** Parses the flags; a string says what is wrong with them. */
-export function parseFlags(argv: string[]): CliOptions | string {
+export function parseFlags(raw: string[]): CliOptions | string {
+  const argv = splitInlineValues(raw);
   const o: CliOptions = { quiet: false, json: false, help: false };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
+    const flag = argv[i]!;
     if (flag === "--help" || flag === "-h") o.help = true;
     else if (flag === "--quiet") o.quiet = true;
     else if (flag === "--json") o.json = true;
@@ -123,7 +122,7 @@ export function parseFlags(argv: string[]): CliOptions | string {
     else if (flag === "--view") o.view = true;
     else if (flag === "--plain") o.plain = true;
     else if (flag === "--timeline" || flag === "--png") {
-      const value = inline ?? argv[++i];
+      const value = argv[++i];
       if (value === undefined || value.startsWith("--") || value.trim() === "") {
         return `${flag} needs a file name`;
       }
@@ -133,14 +132,14 @@ export function parseFlags(argv: string[]): CliOptions | string {
       }
       o[flag === "--timeline" ? "timeline" : "png"] = value;
     } else if (flag === "--speedup") {
-      const value = inline ?? argv[++i];
+      const value = argv[++i];
       const n = Number(value);
       if (value === undefined || value.trim() === "" || !(n > 0 && n <= MAX_SPEEDUP)) {
         return `--speedup must be a number above 0 and at most ${MAX_SPEEDUP}, got ${value === undefined ? "nothing" : `"${value}"`}`;
       }
       o.speedup = n;
     } else if (flag in NUMERIC) {
-      const value = inline ?? argv[++i];
+      const value = argv[++i];
       if (value === undefined || value.startsWith("--")) {
         return `${flag} needs a value`;
       }
@@ -150,7 +149,7 @@ export function parseFlags(argv: string[]): CliOptions | string {
       }
       o[NUMERIC[flag]!] = n as never;
     } else {
-      return `unknown option "${arg}"`;
+      return `unknown option "${flag}"`;
     }
   }
   const conflict =

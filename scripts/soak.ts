@@ -8,6 +8,7 @@
  */
 import { DEFAULTS } from "../convex/rules";
 import { formatElapsed, runSimulation, type SimResult } from "./simulator";
+import { splitInlineValues } from "./args";
 
 const USAGE = `Usage: npm run soak [-- options]
 
@@ -52,7 +53,8 @@ type Options = {
   json: boolean;
 };
 
-function parse(argv: string[]): Options | string | "help" {
+function parse(raw: string[]): Options | string | "help" {
+  const argv = splitInlineValues(raw);
   const o: Options = {
     seeds: 10,
     firstSeed: 1,

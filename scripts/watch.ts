@@ -7,6 +7,7 @@
  */
 import { ConvexClient } from "convex/browser";
 import { api } from "../convex/_generated/api";
+import { splitInlineValues } from "./args";
 import { loadDeploymentUrl } from "./view/deployment";
 import {
   renderNorthPole,
@@ -37,7 +38,8 @@ type Args = {
   connectTimeoutS: number;
 };
 
-function parseArgs(argv: string[]): Args | string {
+function parseArgs(raw: string[]): Args | string {
+  const argv = splitInlineValues(raw);
   const args: Args = { plain: false, log: 8, url: null, connectTimeoutS: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

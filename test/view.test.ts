@@ -664,10 +664,13 @@ describe("npm run watch", () => {
     );
   });
 
-  test("a flag where a value should be is refused", async () => {
+  test("a flag where a value should be is refused; --flag=value reads as --flag value", async () => {
     const run = runWatch(["--url", "--plain"], { cwd: ROOT });
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain("--url needs a value");
+    const inline = runWatch(["--log=many"], { cwd: ROOT });
+    expect(await inline.exited).toBe(2);
+    expect(inline.stderr()).toContain("--log must be an integer from 0 to 50, got many");
   });
 
   test("subscribes to sim:status and sim:log, redraws on each change, changes nothing", async () => {
