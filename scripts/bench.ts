@@ -29,7 +29,7 @@ import {
 
 const USAGE = `Usage: npm run bench [-- --json]
 
-Measures the North Pole on the offline simulator (about a minute and a half on
+Measures the North Pole on the offline simulator (about 40 seconds on
 two cores) and prints a table, or with --json one JSON object. See the comment
 at the top of scripts/bench.ts for the scenarios.`;
 
