@@ -10,5 +10,9 @@ export default defineConfig({
     // The functions print the classic lines on every dispatch: tens of
     // thousands of lines over a run. Show them only for a test that failed.
     silent: "passed-only",
+    // CI also writes a JSON report, for the closing count in .ci/run.
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: "test-results/vitest.json" }]]
+      : ["default"],
   },
 });
