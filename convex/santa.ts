@@ -119,7 +119,9 @@ export async function release(ctx: MutationCtx, np: NorthPole, now: number) {
   for (const w of members) {
     const dueAt = now + drawDelay(np.speeds.maxVacationMs, Math.random);
     const arm = armed < ARM_BATCH;
-    const step = arm ? w.step + 1 : w.step;
+    // A new vacation, a new step, armed now or by armPending (which takes
+    // one more): nothing aimed at an earlier vacation can match it.
+    const step = w.step + 1;
     await ctx.db.patch("workers", w._id, {
       state: "vacationing",
       since: now,
