@@ -7,13 +7,15 @@
  * re-runs runs first acts), and re-runs it through the workpool, which
  * retries with backoff and always reports back to `rerunDone`.
  *
- * Queuing a re-run pushes the actor's `repairAt` past the re-run's retry
- * window, so a later pass (or a continuation of this one) does not queue the
- * same actor again while its re-run waits or retries: one re-run per lost
- * step, however long the backlog. A re-run that fails every retry brings
- * `repairAt` back, and the next pass queues it again.
+ * Queuing a re-run records its workpool id on the actor (`rerun`) and pushes
+ * the actor's `repairAt` on by RERUN_WINDOW_MS, so no later pass (nor a
+ * continuation of this one) queues the same actor again while its re-run
+ * waits or retries: one re-run per lost step, however long the backlog. The
+ * workpool always reports on a job (`rerunDone`): one that failed every retry
+ * brings `repairAt` back, found by that id, and the next pass queues it again.
+ * The window is only the safety net for a report that never comes.
  */
-import { v, type Infer } from "convex/values";
+import { v } from "convex/values";
 import { Workpool, vOnCompleteArgs } from "@convex-dev/workpool";
 import { components, internal } from "./_generated/api";
 import {
@@ -28,6 +30,7 @@ import {
   saveNorthPole,
   workerName,
   type NorthPole,
+  type Worker,
 } from "./model";
 import {
   vStepResult,
@@ -46,11 +49,12 @@ export const REPAIR_BATCH = 100;
 export const REPAIR_RETRY = { maxAttempts: 5, initialBackoffMs: 250, base: 2 };
 /**
  * How long a queued re-run has before the watchdog may queue another for the
- * same actor. Its retries take about 5.6 s at the most (backoffs of 250 ms
- * doubling, jittered up to 1.5x); `rerunDone` ends the window early when the
- * re-run fails for good, so this only matters if a report never comes.
+ * same actor, should the workpool never report on it. Its retries take about
+ * 5.6 s (backoffs of 250 ms doubling, jittered up to 1.5x), but a backlog of
+ * 10,000 lost steps takes minutes to drain at REPAIR_PARALLELISM; `rerunDone`
+ * ends the window as soon as a re-run fails for good.
  */
-export const RERUN_WINDOW_MS = 20_000;
+export const RERUN_WINDOW_MS = 10 * 60_000;
 
 /**
  * Re-runs at once: the workpool's advice is at most 20 on Convex's free plan
@@ -65,12 +69,8 @@ const pool = new Workpool(components.repairPool, {
   logLevel: "WARN",
 });
 
-/** What `rerunDone` is told about the re-run it reports on. */
-const vRerunContext = v.object({
-  generation: v.number(),
-  step: v.number(),
-  target: vStepTarget,
-});
+/** What `rerunDone` is told about the re-run it reports on (with its id). */
+const vRerunContext = v.object({ generation: v.number() });
 
 /** The watchdog: finds lost steps and re-runs them. */
 export const watchdog = internalMutation({
@@ -108,7 +108,8 @@ export const watchdog = internalMutation({
     }
     // Those queued just now have a later `repairAt`: a continuation's query
     // starts past them by itself.
-    const lost = await ctx.db
+    const limit = REPAIR_BATCH - jobs.length;
+    const found = await ctx.db
       .query("workers")
       .withIndex("by_repair", (q) =>
         q
@@ -116,8 +117,16 @@ export const watchdog = internalMutation({
           .eq("state", "vacationing")
           .lt("repairAt", cutoff),
       )
-      .take(REPAIR_BATCH - jobs.length);
-    for (const w of lost) {
+      .take(limit);
+    // As many as it asked for: there may be more, past these.
+    const full = found.length === limit;
+    for (const w of found) {
+      if (w.repairAt === undefined || (w.dueAt ?? now) >= cutoff) {
+        // Never lost: a row with no `repairAt` (the range takes those too)
+        // or one not due yet. Put it in its place by its due time.
+        await ctx.db.patch("workers", w._id, { repairAt: w.dueAt ?? now });
+        continue;
+      }
       // An armed worker keeps its step: whichever of its timer and its
       // re-run runs first brings it back, and the other finds it back
       // already (comeBack checks the state). A parked one (no timer) gets a
@@ -134,22 +143,28 @@ export const watchdog = internalMutation({
         name: workerName(w.workerType, w.number),
       });
     }
-    if (jobs.length === 0) return { repaired: 0 };
+    if (jobs.length === 0) {
+      if (full) await continueLater(ctx, np);
+      return { repaired: 0 };
+    }
 
-    for (const job of jobs) {
-      await pool.enqueueAction(
-        ctx,
-        internal.repair.rerun,
-        { generation: np.generation, step: job.step, target: job.target },
-        {
-          onComplete: internal.repair.rerunDone,
-          context: {
-            generation: np.generation,
-            step: job.step,
-            target: job.target,
-          },
-        },
-      );
+    const workIds = await pool.enqueueActionBatch(
+      ctx,
+      internal.repair.rerun,
+      jobs.map((j) => ({
+        generation: np.generation,
+        step: j.step,
+        target: j.target,
+      })),
+      {
+        onComplete: internal.repair.rerunDone,
+        context: { generation: np.generation },
+      },
+    );
+    // Each actor knows its re-run, for the report (`rerunDone`).
+    for (const [i, job] of jobs.entries()) {
+      if (job.target.kind === "santa") np.santa.rerun = workIds[i];
+      else await ctx.db.patch("workers", job.target.workerId, { rerun: workIds[i] });
     }
     np.stats.failures += jobs.length;
     np.stats.repairs += jobs.length;
@@ -163,15 +178,17 @@ export const watchdog = internalMutation({
       now,
     );
     await saveNorthPole(ctx, np);
-    if (jobs.length === REPAIR_BATCH) {
-      // There may be more: continue at once rather than at the next pass.
-      await ctx.scheduler.runAfter(0, internal.repair.watchdog, {
-        generation: np.generation,
-      });
-    }
+    if (full) await continueLater(ctx, np);
     return { repaired: jobs.length };
   },
 });
+
+/** A full batch: there may be more, so continue at once, not at the next pass. */
+async function continueLater(ctx: MutationCtx, np: NorthPole) {
+  await ctx.scheduler.runAfter(0, internal.repair.watchdog, {
+    generation: np.generation,
+  });
+}
 
 /**
  * Re-runs one step. An action, because the workpool retries actions: when the
@@ -215,26 +232,50 @@ export const noteFailure = internalMutation({
 });
 
 /**
- * The workpool's report on a re-run. Success needs nothing more. A re-run
- * that failed every retry leaves its actor overdue: its `repairAt` comes back
- * to now, so the next watchdog pass queues it again. Nothing is lost, it is
- * only later.
+ * The workpool's report on a re-run, success or not. It clears the actor's
+ * `rerun`. A re-run that failed every retry leaves its actor overdue: its
+ * `repairAt` comes back to now (never before its due time), so the next
+ * watchdog pass queues it again. Nothing is lost, it is only later. An actor
+ * that moved on since has no `rerun` of this id, and is left alone.
  */
 export const rerunDone = internalMutation({
   args: vOnCompleteArgs(vRerunContext),
   returns: v.null(),
-  handler: async (ctx, { context, result }) => {
-    if (result.kind === "success") return null;
+  handler: async (ctx, { workId, context, result }) => {
     const np = await loadNorthPole(ctx);
     if (np === null || np.generation !== context.generation) return null;
     const now = Date.now();
-    await reopenRepair(ctx, np, context, now - GRACE_MS);
+    const failed = result.kind !== "success";
+    const reopenAt = (dueAt: number | undefined) =>
+      Math.max(now - GRACE_MS, dueAt ?? 0);
+    let waiting = false;
+    if (np.santa.rerun === workId) {
+      np.santa.rerun = undefined;
+      waiting = kindOf(np.santa.activity) !== null;
+      if (failed && waiting) np.santa.repairAt = reopenAt(np.santa.dueAt);
+    } else {
+      const w: Worker | null = await ctx.db
+        .query("workers")
+        .withIndex("by_rerun", (q) => q.eq("rerun", workId))
+        .first();
+      if (w !== null) {
+        waiting = w.state === "vacationing";
+        await ctx.db.patch("workers", w._id, {
+          rerun: undefined,
+          ...(failed && waiting ? { repairAt: reopenAt(w.dueAt) } : {}),
+        });
+      }
+    }
+    if (!failed) {
+      await saveNorthPole(ctx, np);
+      return null;
+    }
     await appendEvent(
       ctx,
       np,
       "repair",
       [
-        `A re-run step ended ${result.kind}${result.kind === "failed" ? `: ${result.error}` : ""}; the watchdog will re-arm it`,
+        `A re-run step ended ${result.kind}${result.kind === "failed" ? `: ${result.error}` : ""}${waiting ? "; the watchdog will re-arm it" : ""}`,
       ],
       now,
     );
@@ -242,30 +283,3 @@ export const rerunDone = internalMutation({
     return null;
   },
 });
-
-/**
- * Makes an actor whose re-run gave up overdue again, if it still waits on
- * that very step (one that moved on has a later due time of its own).
- */
-async function reopenRepair(
-  ctx: MutationCtx,
-  np: NorthPole,
-  { target, step }: Infer<typeof vRerunContext>,
-  repairAt: number,
-) {
-  if (target.kind === "santa") {
-    if (kindOf(np.santa.activity) !== null && np.santa.step === step) {
-      np.santa.repairAt = repairAt;
-    }
-    return;
-  }
-  const w = await ctx.db.get("workers", target.workerId);
-  if (
-    w !== null &&
-    w.generation === np.generation &&
-    w.state === "vacationing" &&
-    w.step === step
-  ) {
-    await ctx.db.patch("workers", w._id, { repairAt });
-  }
-}

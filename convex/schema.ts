@@ -1,5 +1,6 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
+import { vWorkId } from "@convex-dev/workpool";
 import {
   vCounts,
   vPopulation,
@@ -44,8 +45,9 @@ export default defineSchema({
   /**
    * The workers. Created by `sim:seed` (sim.ts), moved ready -> working by a
    * dispatch and working -> vacationing by a release (santa.ts), vacationing
-   * -> ready by their own timer (workers.ts); re-armed by the watchdog
-   * (repair.ts); deleted in batches once their generation is replaced.
+   * -> ready by their own timer (workers.ts); re-armed by the watchdog and
+   * told of their re-run's end by `rerunDone` (repair.ts); deleted in batches
+   * once their generation is replaced.
    */
   workers: defineTable({
     generation: v.number(),
@@ -67,10 +69,13 @@ export default defineSchema({
      * re-run once the watchdog queues one, so that no pass queues a second.
      */
     repairAt: v.optional(v.number()),
+    /** The workpool id of the re-run queued for this worker, until it reports. */
+    rerun: v.optional(vWorkId),
   })
     .index("by_state", ["generation", "workerType", "state", "since"])
     .index("by_due", ["generation", "state", "armed", "dueAt"])
-    .index("by_repair", ["generation", "state", "repairAt"]),
+    .index("by_repair", ["generation", "state", "repairAt"])
+    .index("by_rerun", ["rerun"]),
 
   /**
    * The event log behind `sim:log`: a bounded ring. Appended by every command

@@ -1,5 +1,6 @@
 /** Validators shared by the schema and the functions, in one place. */
 import { v, type Infer } from "convex/values";
+import { vWorkId } from "@convex-dev/workpool";
 
 export const vWorkerType = v.union(v.literal("reindeer"), v.literal("elves"));
 export const vWorkerState = v.union(
@@ -49,6 +50,8 @@ export const vSanta = v.object({
    * watchdog queues one (repair.ts).
    */
   repairAt: v.optional(v.number()),
+  /** The workpool id of the re-run queued for Santa, until it reports. */
+  rerun: v.optional(vWorkId),
   /** When Santa started his current activity. */
   since: v.number(),
   /** Numbers of the workers in the current group, in dispatch order. */

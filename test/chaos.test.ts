@@ -138,6 +138,42 @@ test("a re-run that fails every retry is queued again by the next pass", async (
   expect(moved).toBe(true);
 });
 
+test("a vacationing row with no repairAt is put in its place, not brought back early", async () => {
+  // Rows written before repairAt existed (a code push onto a running North
+  // Pole): the watchdog's index range takes them, and must not end their
+  // vacations before they are due.
+  seedRandom(3);
+  const { t } = newBackend();
+  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  await t.mutation(internal.sim.seed, { reindeer: 2, elves: 2, elfGroupSize: 2 });
+  await t.mutation(internal.sim.setSpeeds, { maxWorkMs: 10, maxVacationMs: 3_600_000 });
+  await t.mutation(internal.sim.start, {});
+  const driver = new Driver(t);
+  await driver.runUntil(async () => (await northPole()).rounds.reindeer >= 1, 60_000);
+  const vacationing = await t.run(async (ctx) => {
+    const ws = (await ctx.db.query("workers").collect()).filter((w) => w.state === "vacationing");
+    for (const w of ws) await ctx.db.patch("workers", w._id, { repairAt: undefined });
+    return ws;
+  });
+  const firstDue = Math.min(...vacationing.map((w) => w.dueAt!));
+  expect(firstDue).toBeGreaterThan(Date.now() + 30_000);
+  const before = await northPole();
+  await driver.runFor(20_000);
+  driver.dispose();
+  const after = await northPole();
+  expect(Date.now()).toBeLessThan(firstDue);
+  // No reindeer came back, so no second delivery; nothing was re-run.
+  expect(after.rounds.reindeer).toBe(before.rounds.reindeer);
+  expect(after.stats.repairs).toBe(before.stats.repairs);
+  const rows = await t.run(async (ctx) =>
+    Promise.all(vacationing.map(async (w) => (await ctx.db.get("workers", w._id))!)),
+  );
+  for (const w of rows) {
+    expect(w.state).toBe("vacationing");
+    expect(w.repairAt).toBe(w.dueAt);
+  }
+});
+
 test("chaos off again: the repairs stop", async () => {
   seedRandom(23);
   const { t } = newBackend();
