@@ -87,9 +87,11 @@ async function seedNorthPole(
   now: number,
 ): Promise<NorthPole> {
   const old = await loadNorthPole(ctx);
-  // Where the North Pole document is gone but its rows are not (deleted by
-  // hand in the dashboard), the new generation still starts past theirs, so
-  // that no old worker or event can pass for one of the new North Pole.
+  // Where the North Pole document is gone (never made, or deleted by hand in
+  // the dashboard, perhaps with every other row), steps of the old one may
+  // still be scheduled, and their generation is written nowhere else. The
+  // new generation then starts at the clock (ms), past any generation of
+  // before, and past the rows' own where they are left.
   const newestWorker = await ctx.db
     .query("workers")
     .withIndex("by_state")
@@ -101,7 +103,9 @@ async function seedNorthPole(
       : null;
   const fields = {
     generation:
-      Math.max(old?.generation ?? 0, newestWorker?.generation ?? 0) + 1,
+      old === null
+        ? Math.max(now, (newestWorker?.generation ?? 0) + 1)
+        : Math.max(old.generation, newestWorker?.generation ?? 0) + 1,
     running: false,
     runningSince: now,
     population,
