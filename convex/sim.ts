@@ -378,7 +378,7 @@ const vStateCounts = vCounts.fields.reindeer;
 
 /** `sim:status`: one read, whatever the population. */
 export const status = query({
-  args: {},
+  args: vCommandArgs,
   returns: v.union(
     v.object({ exists: v.literal(false), hint: v.string() }),
     v.object({
@@ -410,7 +410,8 @@ export const status = query({
       generation: v.number(),
     }),
   ),
-  handler: async (ctx) => {
+  handler: async (ctx, args) => {
+    refuseBadInput("sim:status", args, {});
     const np = await loadNorthPole(ctx);
     if (np === null) {
       return {

@@ -213,7 +213,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ options: o, seeds: lines, total }, null, 2)}\n`);
   } else {
     say(
-      `Total: ${total.seeds} seeds, ${formatElapsed(total.virtualMs)} of virtual time in ${(total.wallMs / 1000).toFixed(1)} s; ${total.rounds} rounds; ${total.injected} failures injected, ${total.failuresSeen} seen, ${total.repairs} repairs; ${total.stormCommands} storm commands; worst stuck ${(total.worstStuckMs / 1000).toFixed(1)} s; fewest moves ${total.fewestTransitions}; ${total.violations} rule violations; ${total.unexpectedFailures} unexpected failures.`,
+      `Total: ${total.seeds} seed${total.seeds === 1 ? "" : "s"}, ${formatElapsed(total.virtualMs)} of virtual time in ${(total.wallMs / 1000).toFixed(1)} s; ${total.rounds} rounds; ${total.injected} failures injected, ${total.failuresSeen} seen, ${total.repairs} repairs; ${total.stormCommands} storm commands; worst stuck ${(total.worstStuckMs / 1000).toFixed(1)} s; fewest moves ${total.fewestTransitions}; ${total.violations} rule violations; ${total.unexpectedFailures} unexpected failures.`,
     );
     say(
       total.failedSeeds.length === 0

@@ -119,3 +119,15 @@ test("sim:log refuses a bad limit with a ConvexError", async () => {
     expect(String((error as ConvexError<string>).data)).toMatch(/limit \(an integer from 1 to 500\)/);
   }
 });
+
+test("sim:status and sim:log refuse unknown fields with a ConvexError", async () => {
+  const cases = [
+    { q: api.sim.status, args: { verbose: true }, allowed: /^sim:status refused: .*Allowed: no arguments/ },
+    { q: api.sim.log, args: { limit: 5, since: 0 }, allowed: /^sim:log refused: .*Allowed: limit/ },
+  ];
+  for (const { q, args, allowed } of cases) {
+    const error = await t.query(q as typeof api.sim.log, args).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvexError);
+    expect(String((error as ConvexError<string>).data)).toMatch(allowed);
+  }
+});
