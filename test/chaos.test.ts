@@ -2,23 +2,13 @@
  * Chaos mode: a share of actor steps really fail (their transaction rolls
  * back). The watchdog and the workpool repair them; nothing is lost.
  */
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { GRACE_MS, REPAIR_RETRY, WATCHDOG_INTERVAL_SECONDS } from "../convex/repair";
-import { Driver, newBackend, seedRandom } from "./setup";
+import { Driver, newBackend, seedRandom, useQuietVirtualTime } from "./setup";
 import { Checker } from "./invariants";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  // Failed steps log their errors; keep the test output readable.
-  vi.spyOn(console, "error").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-  vi.spyOn(console, "log").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useQuietVirtualTime();
 
 /**
  * How late a repaired step may be: found by the next watchdog pass after its

@@ -8,7 +8,7 @@
  * proportion to the 11,000 workers: the test walks through the phases once,
  * with the checker at the points between them rather than after every step.
  */
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { ARM_BATCH } from "../convex/model";
 import {
@@ -23,19 +23,11 @@ import {
   type Backend,
   type Execution,
   type TransactionUsage,
+  useQuietVirtualTime,
 } from "./setup";
 import { Checker } from "./invariants";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(console, "log").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-  vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useQuietVirtualTime();
 
 const R = 1000;
 const E = 10_000;

@@ -4,7 +4,7 @@
  * driver's clock and vitest's spies for the seeded randomness. Tests import
  * from here; the simulator and the benchmark import `backend.ts` directly.
  */
-import { vi } from "vitest";
+import { afterEach, beforeEach, vi } from "vitest";
 import {
   Driver as BaseDriver,
   mulberry32,
@@ -38,4 +38,22 @@ export class Driver extends BaseDriver {
 export function seedRandom(seed: number) {
   const random = mulberry32(seed);
   return vi.spyOn(Math, "random").mockImplementation(random);
+}
+
+/**
+ * For a test file: vitest's fake timers on before each test (so before
+ * anything is scheduled), and the console quiet, since failed and repaired
+ * steps log their errors; both undone after each test.
+ */
+export function useQuietVirtualTime() {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(console, "error").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
 }

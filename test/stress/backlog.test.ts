@@ -4,21 +4,12 @@
  * indexes are in-memory scans), so it runs in `npm run test:stress` and in
  * CI, not in `npm test`.
  */
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import { internal } from "../../convex/_generated/api";
 import { GRACE_MS } from "../../convex/repair";
-import { Driver, newBackend, seedRandom } from "../setup";
+import { Driver, newBackend, seedRandom, useQuietVirtualTime } from "../setup";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(console, "error").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-  vi.spyOn(console, "log").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useQuietVirtualTime();
 
 test("a backlog that drains for longer than a re-run's retries: still one re-run per lost step", async () => {
   // 1,000 reindeer and three meetings of 1,000 elves: 4,000 on vacation at
