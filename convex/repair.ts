@@ -131,12 +131,8 @@ export const watchdog = internalMutation({
       // re-run runs first brings it back, and the other finds it back
       // already (comeBack checks the state). A parked one (no timer) gets a
       // new step, as any arming does.
+      // Written with its re-run's id, once queued (below).
       const step = w.armed ? w.step : w.step + 1;
-      await ctx.db.patch("workers", w._id, {
-        step,
-        armed: true,
-        repairAt: now + RERUN_WINDOW_MS,
-      });
       jobs.push({
         target: { kind: "worker", workerId: w._id },
         step,
@@ -161,10 +157,19 @@ export const watchdog = internalMutation({
         context: { generation: np.generation },
       },
     );
-    // Each actor knows its re-run, for the report (`rerunDone`).
+    // Each actor knows its re-run, for the report (`rerunDone`). Santa's
+    // other fields were set above, in the document saved below.
     for (const [i, job] of jobs.entries()) {
-      if (job.target.kind === "santa") np.santa.rerun = workIds[i];
-      else await ctx.db.patch("workers", job.target.workerId, { rerun: workIds[i] });
+      if (job.target.kind === "santa") {
+        np.santa.rerun = workIds[i];
+      } else {
+        await ctx.db.patch("workers", job.target.workerId, {
+          step: job.step,
+          armed: true,
+          repairAt: now + RERUN_WINDOW_MS,
+          rerun: workIds[i],
+        });
+      }
     }
     np.stats.failures += jobs.length;
     np.stats.repairs += jobs.length;

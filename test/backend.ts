@@ -440,6 +440,11 @@ export class Driver {
   }
 }
 
+/** The North Pole document, which a test expects to exist. */
+export async function readNorthPole(t: Backend) {
+  return (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+}
+
 /** Every document of the app's tables, to compare before and after. */
 export async function dumpState(t: Backend) {
   return await t.run(async (ctx) => ({

@@ -5,7 +5,7 @@
 import { expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
 import { GRACE_MS, REPAIR_RETRY, WATCHDOG_INTERVAL_SECONDS } from "../convex/repair";
-import { Driver, newBackend, seedRandom, useQuietVirtualTime } from "./setup";
+import { Driver, newBackend, readNorthPole, seedRandom, useQuietVirtualTime } from "./setup";
 import { Checker } from "./invariants";
 
 useQuietVirtualTime();
@@ -56,7 +56,7 @@ test("lost steps due at one instant: one pass and its continuations queue each o
   // time. Every step fails once, so all 300 and Santa are lost together.
   seedRandom(5);
   const { t } = newBackend();
-  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  const northPole = () => readNorthPole(t);
   await t.mutation(internal.sim.seed, { reindeer: 300, elves: 3, elfGroupSize: 3 });
   await t.mutation(internal.sim.setSpeeds, { maxWorkMs: 10, maxVacationMs: 1 });
   await t.mutation(internal.sim.start, {});
@@ -102,7 +102,7 @@ test("lost steps due at one instant: one pass and its continuations queue each o
 test("a re-run that fails every retry is queued again by the next pass", async () => {
   seedRandom(9);
   const { t } = newBackend();
-  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  const northPole = () => readNorthPole(t);
   await t.mutation(internal.sim.seed, { reindeer: 2, elves: 2, elfGroupSize: 2 });
   await t.mutation(internal.sim.start, {});
   // Every step fails, the re-runs' retries included.
@@ -134,7 +134,7 @@ test("a vacationing row with no repairAt is put in its place, not brought back e
   // vacations before they are due.
   seedRandom(3);
   const { t } = newBackend();
-  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  const northPole = () => readNorthPole(t);
   await t.mutation(internal.sim.seed, { reindeer: 2, elves: 2, elfGroupSize: 2 });
   await t.mutation(internal.sim.setSpeeds, { maxWorkMs: 10, maxVacationMs: 3_600_000 });
   await t.mutation(internal.sim.start, {});

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../convex/_generated/api";
-import { Driver, mulberry32, newBackend, seedRandom, type Backend } from "./setup";
+import { Driver, mulberry32, newBackend, readNorthPole, seedRandom, type Backend } from "./setup";
 import { Checker } from "./invariants";
 import { checkTimers } from "./timers";
 
@@ -40,9 +40,7 @@ async function run(ms: number) {
   await checkAll("after run");
 }
 
-async function np() {
-  return (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
-}
+const np = () => readNorthPole(t);
 
 describe("awkward moments", () => {
   test("stop while Santa works, start much later: the group finishes, then life goes on", async () => {

@@ -19,6 +19,7 @@ import {
 import {
   Driver,
   newBackend,
+  readNorthPole,
   seedRandom,
   type Backend,
   type ExecutionCounter,
@@ -54,9 +55,7 @@ function setup(seed: number) {
   return driver;
 }
 
-async function northPole() {
-  return (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
-}
+const northPole = () => readNorthPole(t);
 
 async function worker(id: Id<"workers">) {
   return (await t.run((ctx) => ctx.db.get("workers", id)))!;

@@ -7,7 +7,7 @@
 import { expect, test, vi } from "vitest";
 import { internal } from "../../convex/_generated/api";
 import { GRACE_MS } from "../../convex/repair";
-import { Driver, newBackend, seedRandom, useQuietVirtualTime } from "../setup";
+import { Driver, newBackend, readNorthPole, seedRandom, useQuietVirtualTime } from "../setup";
 
 useQuietVirtualTime();
 
@@ -17,7 +17,7 @@ test("a backlog that drains for longer than a re-run's retries: still one re-run
   // backlog takes far longer than a re-run's retries, over many passes.
   seedRandom(77);
   const { t, counter } = newBackend();
-  const northPole = async () => (await t.run((ctx) => ctx.db.query("northPole").unique()))!;
+  const northPole = () => readNorthPole(t);
   await t.mutation(internal.sim.seed, { reindeer: 1000, elves: 3000, elfGroupSize: 1000 });
   await t.mutation(internal.sim.setSpeeds, { maxWorkMs: 5, maxVacationMs: 60_000 });
   await t.mutation(internal.sim.start, {});
